@@ -1,0 +1,61 @@
+"""Speed benchmark: compiled Brian2 training and evaluation beside the dense numpy reference.
+
+``corinfo-sim bench`` trains on random data (inputs uniform in [0, 1], random labels), online,
+and prints one JSON object. Figures are wall-clock times on this machine, measured inside the
+compiled run (loading the binary's data is not counted in ``ms_per_sample``; it is in
+``run_s``). The dense baseline (:mod:`corinfo_sim.dense`, batch 1, input drive computed once
+per sample) runs the same algorithm in the same process.
+"""
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from . import dense
+from .params import Params
+from .session import Session
+from .network import Plan
+from .training import environment
+from .weights import init_weights
+
+
+def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0):
+    """Time ``samples`` online training samples and an evaluation; return a dict of figures."""
+    params = Params(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1),
+                    lr_fb=(0.001,) * (len(arch) - 2))
+    rng = np.random.default_rng(seed)
+    eval_samples = eval_samples or samples
+    images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
+    labels = rng.integers(0, arch[-1], size=samples + eval_samples)
+    weights = init_weights(arch, rng)
+    with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
+        session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
+                          os.path.join(tmp, "build"), threads=threads)
+        try:
+            plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
+                             beta=np.ones(samples))
+            result = session.run(plan, weights)
+        finally:
+            session.close()
+    out = {
+        "arch": list(arch), "samples": samples, "eval_samples": eval_samples,
+        "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
+        "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
+        "compile_s": session.build_s, "run_s": result.seconds,
+        "steps_per_sample": params.steps_per_sample,
+    }
+    if dense_samples > 0:
+        dp = dense.DenseParams(epsilon=params.epsilon, lam=params.lam, g_leak=params.g_leak, eta=params.eta,
+                               n_free=params.n_free, n_nudged=params.n_nudged)
+        W = {k: v.copy() for k, v in weights.items()}
+        n = min(dense_samples, samples)
+        eye = np.eye(arch[-1])
+        start = time.perf_counter()
+        for s in range(n):
+            dense.train_sample(W, images[s], eye[labels[s]], 1.0, params.lr_ff, params.lr_fb, dp)
+        out["dense_ms_per_sample"] = 1e3 * (time.perf_counter() - start) / n
+        out["dense_samples"] = n
+        out["ratio_to_dense"] = out["ms_per_sample"] / out["dense_ms_per_sample"]
+    out.update(environment("cpp_standalone", threads))
+    return out

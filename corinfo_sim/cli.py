@@ -1,0 +1,204 @@
+"""The ``corinfo-sim`` command line: train, evaluate, bench, traces, figure.
+
+Every problem with the user's input ends the program with exit status 2 and one line on stderr
+(``error: ...``) that says what is wrong and how to fix it; a diverged run exits with status 3,
+an interrupted one with 130, keeping every finished epoch.
+"""
+import argparse
+import json
+import os
+import sys
+
+from .errors import CorInfoError
+
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message):
+        raise CorInfoError(f"{message} (see '{self.prog} --help')")
+
+
+def _ints(text):
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 64,100,10")
+    return values
+
+
+def _floats(text):
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 0.5,0.35")
+    return values
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _index_range(text):
+    """``0:10`` or ``0,3,5`` → list of int."""
+    try:
+        if ":" in text:
+            a, b = text.split(":")
+            return list(range(int(a), int(b)))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list (0,3,5) or a range (0:10) of indices")
+
+
+def _add_model_args(p):
+    p.add_argument("--arch", type=_ints, help="layer sizes, input first (default: data set inputs,100,classes)")
+    p.add_argument("--epsilon", type=float, default=0.15, help="ε (default 0.15)")
+    p.add_argument("--lambda", dest="lam", type=float, default=0.99999, help="λ (default 0.99999)")
+    p.add_argument("--g-leak", type=float, default=0.5, help="leak conductance g_L (default 0.5)")
+    p.add_argument("--eta", type=float, default=0.05, help="neural step η = dt/τ (default 0.05)")
+    p.add_argument("--n-free", type=_positive_int, default=30, help="free-phase steps (default 30)")
+    p.add_argument("--n-nudged", type=_positive_int, default=10, help="nudged-phase steps (default 10)")
+    p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
+                   help="Brian2 device (default cpp_standalone: compiled C++)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
+
+
+def _add_data_args(p):
+    p.add_argument("--dataset", default="digits", help="digits, fashion-mnist, mnist, cifar10, cifar100")
+    p.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
+
+
+def build_parser():
+    parser = _Parser(prog="corinfo-sim", description="Brian2 simulator of CorInfoMax networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    t = sub.add_parser("train", help="train on a data set, write a run folder")
+    _add_data_args(t)
+    t.add_argument("--epochs", type=_positive_int, required=True)
+    t.add_argument("--out", required=True, help="run folder")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init-weights", help="start from this weights file (NPZ)")
+    t.add_argument("--beta", type=float, default=1.0, help="nudging strength β₀ (default 1)")
+    t.add_argument("--beta-sign", choices=("random", "positive"), default="random")
+    t.add_argument("--no-shuffle", action="store_true", help="present training samples in data-set order")
+    t.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
+    t.add_argument("--lr-ff", type=_floats, help="per-sample rates η_ff,k, one per layer (default 0.5,0.35,...)")
+    t.add_argument("--lr-fb", type=_floats, help="per-sample rates η_fb,k, one per hidden layer (default 0.075)")
+    t.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch decay d: rates × d**epoch (1: off)")
+    t.add_argument("--eta-schedule", action="store_true", help="free-phase step η_t = max(η/(1+0.01t), 0.001)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--keep-build", action="store_true", help="keep the generated C++ in OUT/build")
+    _add_model_args(t)
+
+    e = sub.add_parser("evaluate", help="test accuracy of a weights file")
+    e.add_argument("--weights", required=True)
+    _add_data_args(e)
+    _add_model_args(e)
+
+    b = sub.add_parser("bench", help="time compiled training and evaluation on random data")
+    b.add_argument("--arch", type=_ints, default=(784, 500, 10))
+    b.add_argument("--samples", type=_positive_int, default=1000)
+    b.add_argument("--threads", type=_positive_int, default=1)
+    b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
+
+    f = sub.add_parser("figure", help="draw a figure from a run folder")
+    f.add_argument("name")
+    f.add_argument("--run", required=True, help="run folder (or protocol folder)")
+    f.add_argument("--out", required=True, help="output file (.png; a .pdf is written beside it)")
+    f.add_argument("--traces", help="traces file (default RUN/traces.npz)")
+    return parser
+
+
+def _params(args, dataset):
+    from .params import Params
+    arch = args.arch or (dataset.X_train.shape[1], 100, dataset.n_classes)
+    kwargs = dict(arch=arch, epsilon=args.epsilon, lam=args.lam, g_leak=args.g_leak, eta=args.eta,
+                  n_free=args.n_free, n_nudged=args.n_nudged)
+    if hasattr(args, "seed"):
+        if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
+            raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
+        kwargs.update(seed=args.seed, beta=args.beta, beta_sign=args.beta_sign, lr_ff=args.lr_ff,
+                      lr_fb=args.lr_fb, lr_schedule=((0, args.lr_decay),), eta_schedule=args.eta_schedule,
+                      shuffle=not args.no_shuffle)
+        if args.seed < 0:
+            raise CorInfoError(f"--seed must be non-negative, got {args.seed}")
+    return Params(**kwargs)
+
+
+def cmd_train(args):
+    from .datasets import load_dataset
+    from .training import train
+    dataset = load_dataset(args.dataset, args.data_dir)
+    params = _params(args, dataset)
+    metrics = train(params, dataset, args.epochs, args.out, init_weights_file=args.init_weights,
+                    resume=args.resume, max_train=args.max_train_samples, device=args.device,
+                    threads=args.threads, keep_build=args.keep_build)
+    if metrics["test_acc"]:
+        print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {metrics['epochs_done']} "
+              f"epochs; results in {args.out}")
+
+
+def cmd_evaluate(args):
+    from .datasets import load_dataset
+    from .training import evaluate
+    from .weights import load_weights
+    weights, arch = load_weights(args.weights)
+    dataset = load_dataset(args.dataset, args.data_dir)
+    if args.arch and tuple(args.arch) != arch:
+        raise CorInfoError(f"--arch {','.join(map(str, args.arch))} differs from the weights file's "
+                           f"{','.join(map(str, arch))}: drop --arch")
+    args.arch = arch
+    params = _params(args, dataset)
+    if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
+        raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
+                           f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
+    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads)
+    print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
+
+
+def cmd_bench(args):
+    from .bench import bench
+    print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples), indent=1))
+
+
+def cmd_figure(args):
+    from .figures import make_figure
+    written = make_figure(args.name, args.run, args.out, traces=args.traces)
+    for path in written:
+        print(path)
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "bench": cmd_bench, "figure": cmd_figure}
+
+
+def main(argv=None):
+    """Entry point of ``corinfo-sim``."""
+    from .training import Diverged
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except CorInfoError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        out = getattr(locals().get("args"), "out", None)
+        where = f" in {out}; continue with --resume" if out else ""
+        print(f"interrupted: every finished epoch is kept{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Parameters of a CorInfoMax simulation, validated, with units where they have them.
+
+:class:`Params` holds everything a run needs besides the data and the weights. The
+dimensionless constants are the paper's (DESIGN §2); the physical scales only set how traces
+read (mV, ms). Every invalid value raises :class:`~corinfo_sim.errors.CorInfoError` with a
+one-line message that says how to fix it.
+"""
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import brian2
+
+from .errors import CorInfoError
+
+#: Per-sample learning rates used when none are given: W_ff,1 and W_ff,k (k > 1), W_fb,k.
+DEFAULT_LR_FF_FIRST = 0.5
+DEFAULT_LR_FF_REST = 0.35
+DEFAULT_LR_FB = 0.075
+
+
+@dataclass(frozen=True)
+class Params:
+    """Resolved parameters of one network and its training protocol.
+
+    Attributes
+    ----------
+    arch : tuple of int
+        Layer sizes ``(n_0, n_1, ..., n_L)``, input first, at least one hidden layer.
+    epsilon : float
+        ε in (0, 1): apical/basal coupling 1/ε, prediction-error variance.
+    lam : float
+        λ in (0, 1): forgetting factor of the correlation estimate; γ = (1 − λ)/λ.
+    g_leak : float
+        Leak conductance g_L (the paper's "hopfield g"), dimensionless, > 0.
+    eta : float
+        Neural step η = dt/τ in (0, 1].
+    n_free, n_nudged : int
+        Euler steps of the free and the nudged phase.
+    beta : float
+        Nudging strength β₀ > 0.
+    beta_sign : {"random", "positive"}
+        Sign of β per sample: drawn from the seeded generator, or always +.
+    lr_ff : tuple of float
+        Per-sample learning rates η_ff,k, k = 1..L.
+    lr_fb : tuple of float
+        Per-sample learning rates η_fb,k, k = 1..L−1.
+    lr_schedule : tuple of (int, float)
+        Per-epoch schedule: at epoch e (0-based) every rate is multiplied by ``d**e``, with d the
+        base of the last ``(first_epoch, d)`` piece that starts at or before e.
+        ``((0, 1.0),)`` disables it.
+    eta_schedule : bool
+        Free-phase neural step schedule η_t = max(η / (1 + 0.01 t), 0.001).
+    seed : int
+        Seed of the generator for weights, presentation order and β signs.
+    shuffle : bool
+        Present training samples in a new random order each epoch.
+    V0 : brian2.Quantity
+        Potential scale: u = v_soma / V0.
+    dt : brian2.Quantity
+        Euler step; τ = dt / η.
+    """
+
+    arch: tuple = (64, 100, 10)
+    epsilon: float = 0.15
+    lam: float = 0.99999
+    g_leak: float = 0.5
+    eta: float = 0.05
+    n_free: int = 30
+    n_nudged: int = 10
+    beta: float = 1.0
+    beta_sign: str = "random"
+    lr_ff: tuple = None
+    lr_fb: tuple = None
+    lr_schedule: tuple = ((0, 0.95),)
+    eta_schedule: bool = False
+    seed: int = 0
+    shuffle: bool = True
+    V0: brian2.Quantity = field(default_factory=lambda: 10 * brian2.mV)
+    dt: brian2.Quantity = field(default_factory=lambda: 1 * brian2.ms)
+
+    def __post_init__(self):
+        arch = tuple(self.arch)
+        if len(arch) < 3 or any(int(n) != n or n < 1 for n in arch):
+            raise CorInfoError(
+                f"architecture {list(arch)} is not valid: give at least three positive layer sizes, "
+                "input first, e.g. --arch 64,100,10")
+        object.__setattr__(self, "arch", tuple(int(n) for n in arch))
+        L = len(arch) - 1
+        lr_ff = self.lr_ff if self.lr_ff is not None else (
+            (DEFAULT_LR_FF_FIRST,) + (DEFAULT_LR_FF_REST,) * (L - 1))
+        lr_fb = self.lr_fb if self.lr_fb is not None else (DEFAULT_LR_FB,) * (L - 1)
+        object.__setattr__(self, "lr_ff", tuple(float(v) for v in lr_ff))
+        object.__setattr__(self, "lr_fb", tuple(float(v) for v in lr_fb))
+        object.__setattr__(self, "lr_schedule", tuple((int(e), float(d)) for e, d in self.lr_schedule))
+        self._validate()
+
+    def _validate(self):
+        L = self.n_layers
+
+        def finite(name, value):
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise CorInfoError(f"{name} must be a finite number, got {value!r}")
+
+        for name in ("epsilon", "lam", "g_leak", "eta", "beta"):
+            finite(name, getattr(self, name))
+        if not 0 < self.epsilon < 1:
+            raise CorInfoError(f"epsilon must lie in (0, 1), got {self.epsilon}: e.g. --epsilon 0.15")
+        if not 0 < self.lam < 1:
+            raise CorInfoError(f"lambda must lie in (0, 1), got {self.lam}: e.g. --lambda 0.99999")
+        if self.g_leak <= 0:
+            raise CorInfoError(f"g_leak must be positive, got {self.g_leak}: e.g. --g-leak 0.5")
+        if not 0 < self.eta <= 1:
+            raise CorInfoError(f"the neural step eta must lie in (0, 1], got {self.eta}: e.g. --eta 0.05")
+        if self.beta <= 0:
+            raise CorInfoError(f"beta must be positive (its sign is set by --beta-sign), got {self.beta}")
+        for name in ("n_free", "n_nudged"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise CorInfoError(f"{name} must be a positive whole number of steps, got {value!r}")
+        if self.beta_sign not in ("random", "positive"):
+            raise CorInfoError(f"beta sign must be 'random' or 'positive', got {self.beta_sign!r}")
+        if len(self.lr_ff) != L:
+            raise CorInfoError(
+                f"--lr-ff needs {L} rates (one per layer k = 1..{L}) for architecture "
+                f"{','.join(map(str, self.arch))}, got {len(self.lr_ff)}")
+        if len(self.lr_fb) != L - 1:
+            raise CorInfoError(
+                f"--lr-fb needs {L - 1} rates (one per hidden layer k = 1..{L - 1}) for architecture "
+                f"{','.join(map(str, self.arch))}, got {len(self.lr_fb)}")
+        for name, rates in (("--lr-ff", self.lr_ff), ("--lr-fb", self.lr_fb)):
+            for v in rates:
+                finite(name, v)
+                if v <= 0:
+                    raise CorInfoError(f"{name} rates must be positive, got {v}")
+        for first, d in self.lr_schedule:
+            finite("learning-rate decay", d)
+            if not 0 < d <= 1 or first < 0:
+                raise CorInfoError(
+                    f"learning-rate decay must lie in (0, 1] (1 disables the schedule), got {d}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise CorInfoError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    # ---- derived quantities -----------------------------------------------------------
+    @property
+    def n_layers(self):
+        """L, the number of weight layers."""
+        return len(self.arch) - 1
+
+    @property
+    def gamma(self):
+        """γ = (1 − λ)/λ."""
+        return (1 - self.lam) / self.lam
+
+    @property
+    def steps_per_sample(self):
+        return self.n_free + self.n_nudged
+
+    @property
+    def tau(self):
+        """Membrane time constant τ = dt/η."""
+        return self.dt / self.eta
+
+    @property
+    def sample_duration(self):
+        return self.steps_per_sample * self.dt
+
+    def lr_factor(self, epoch):
+        """Factor d**epoch of the per-epoch learning-rate schedule."""
+        base = 1.0
+        for first, d in self.lr_schedule:
+            if epoch >= first:
+                base = d
+        return base ** epoch
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        """JSON-ready dictionary; quantities as strings with units."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, brian2.Quantity):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            out[f.name] = value
+        out["gamma"] = self.gamma
+        out["tau"] = str(self.tau)
+        return out
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of :meth:`to_dict` (derived entries are ignored)."""
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue
+            value = d[f.name]
+            if f.name in ("V0", "dt"):
+                value = _parse_quantity(value)
+            elif f.name in ("arch", "lr_ff", "lr_fb"):
+                value = tuple(value)
+            elif f.name == "lr_schedule":
+                value = tuple(tuple(v) for v in value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+
+def _parse_quantity(text):
+    number, unit = str(text).split()
+    return float(number) * getattr(brian2, unit)

@@ -1,0 +1,327 @@
+"""Training and evaluation protocols on a data set: epochs, metrics, checkpoints, resume.
+
+:func:`train` compiles the network once, then runs one compiled epoch after the other. Each
+epoch shows every training sample once (online learning, plasticity after each sample), then
+the whole test split (free phase only), then a few probe samples whose every step is recorded.
+After every epoch the run folder is brought up to date atomically:
+
+=========================  ===================================================================
+file                       content
+=========================  ===================================================================
+``config.json``            resolved parameters, data set, code and Brian2 versions, device
+``metrics.json``           per-epoch ``train_acc``, ``test_acc``, ``train_s``, ``eval_s``, ...
+``weights.npz``            weights after the last finished epoch (public format)
+``snapshots/``             ``weights_e{E}.npz`` after E epochs (E = 0: the initial weights)
+``diagnostics.npz``        forward/backward weight angle per hidden layer, per epoch
+``corinfo.npz``            layerwise correlative information over the steps of the probe samples
+``traces.npz``             membrane traces of the probe samples in the last epoch
+``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
+=========================  ===================================================================
+
+An interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in progress; ``resume``
+continues it and ends with the same weights and accuracies as an uninterrupted run, since each
+epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import brian2
+import numpy as np
+
+from .diagnostics import correlative_information, layer_angles
+from .errors import CorInfoError
+from .network import Plan
+from .params import Params
+from .session import Session
+from .traces import save_npz as save_traces
+from .weights import atomic_savez, init_weights, load_weights, save_weights
+
+#: Probe samples (first test samples) recorded at every step in each epoch.
+N_PROBE = 2
+#: Test samples whose hidden representations are saved.
+N_REPRESENTATIONS = 2000
+
+
+class Diverged(CorInfoError):
+    """The simulation produced NaN or inf; the last good weights are kept."""
+
+
+def code_version():
+    """Git commit of the code, or "unknown"."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment(device, threads):
+    """What every result is reported with."""
+    return {"brian2_version": brian2.__version__, "device": device, "threads": threads,
+            "numpy_version": np.__version__, "python": platform.python_version(),
+            "code_version": code_version()}
+
+
+def write_json(path, data):
+    """Write JSON atomically."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def epoch_plan(params, n_train, n_test, labels, epoch, n_probe=N_PROBE):
+    """The plan of one epoch: training order and β signs from a generator seeded (seed, epoch).
+
+    The image table is the training split followed by the test split.
+    """
+    rng = np.random.default_rng([params.seed, epoch])
+    order = rng.permutation(n_train) if params.shuffle else np.arange(n_train)
+    if params.beta_sign == "random":
+        signs = rng.choice([-1.0, 1.0], size=n_train)
+    else:
+        signs = np.ones(n_train)
+    test = n_train + np.arange(n_test)
+    return Plan.make(labels, train=order, test=test, probe=test[:n_probe], beta=params.beta * signs,
+                     probe_beta=params.beta), order
+
+
+def accuracy(outputs, labels):
+    """Fraction of rows of ``outputs`` whose argmax equals the label."""
+    if len(labels) == 0:
+        return float("nan")
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
+          device="cpp_standalone", threads=1, progress=print, keep_build=False):
+    """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
+
+    Parameters
+    ----------
+    params : Params
+    dataset : corinfo_sim.datasets.Dataset
+    epochs : int
+        Total number of epochs (with ``resume``, including those already done).
+    out_dir : str
+        Run folder (created).
+    init_weights_file : str, optional
+        Start from these weights instead of the paper's initialisation.
+    resume : bool
+        Continue the run in ``out_dir``.
+    max_train : int, optional
+        Use only the first ``max_train`` training samples.
+    device : {"cpp_standalone", "runtime"}
+    threads : int
+    progress : callable
+        Receives one line of text per epoch.
+    keep_build : bool
+        Keep the generated code in ``out_dir/build`` after the run.
+
+    Returns
+    -------
+    dict
+        The metrics (as in ``metrics.json``).
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise CorInfoError(f"epochs must be a positive integer, got {epochs!r}")
+    if max_train is not None and (not isinstance(max_train, int) or max_train < 1):
+        raise CorInfoError(f"--max-train-samples must be a positive integer, got {max_train!r}")
+    if dataset.X_train.shape[1] != params.arch[0] or dataset.n_classes != params.arch[-1]:
+        raise CorInfoError(
+            f"architecture {','.join(map(str, params.arch))} does not fit data set {dataset.name} "
+            f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes): use --arch "
+            f"{dataset.X_train.shape[1]},...,{dataset.n_classes}")
+    X_train, y_train = dataset.X_train, dataset.y_train
+    if max_train is not None:
+        X_train, y_train = X_train[:max_train], y_train[:max_train]
+    n_train, n_test = len(X_train), len(dataset.X_test)
+    images = np.concatenate([X_train, dataset.X_test])
+    labels = np.concatenate([y_train, dataset.y_test]).astype(np.int64)
+
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {name: os.path.join(out_dir, name) for name in (
+        "config.json", "metrics.json", "weights.npz", "diagnostics.npz", "corinfo.npz", "traces.npz",
+        "representations.npz", "snapshots")}
+    config = {"dataset": dataset.name, "data_source": dataset.source, "image_shape": list(dataset.image_shape),
+              "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
+              "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
+              "model": "antisparse", "params": params.to_dict(), **environment(device, threads)}
+
+    if resume and os.path.exists(paths["metrics.json"]):
+        metrics, weights, diag, corinfo = _load_progress(paths, config, params)
+        start = metrics["epochs_done"]
+        if start >= epochs:
+            progress(f"{out_dir} already holds {start} epochs: nothing to do")
+            return metrics
+        progress(f"resuming {out_dir} after epoch {start}")
+    else:
+        if os.path.exists(paths["metrics.json"]) and not resume:
+            raise CorInfoError(f"{out_dir} already holds a run: continue it with --resume or choose another --out")
+        if init_weights_file:
+            weights, _ = load_weights(init_weights_file, params.arch)
+        else:
+            weights = init_weights(params.arch, np.random.default_rng(params.seed))
+        start = 0
+        metrics = {"train_acc": [], "test_acc": [], "train_s": [], "eval_s": [], "epoch_s": [],
+                   "lr_factor": [], "epochs_done": 0, "build_s": None, "seed": params.seed,
+                   "dataset": dataset.name, "arch": list(params.arch), "params": params.to_dict(),
+                   **environment(device, threads)}
+        diag = {"samples_seen": [0], "angles": [layer_angles(weights)]}
+        corinfo = {}
+        write_json(paths["config.json"], config)
+        os.makedirs(paths["snapshots"], exist_ok=True)
+        save_weights(os.path.join(paths["snapshots"], "weights_e000.npz"), weights)
+        save_weights(paths["weights.npz"], weights)
+
+    trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
+    n_probe = min(N_PROBE, n_test)
+    session = Session(params, images, labels, {"train": n_train, "test": n_test, "probe": n_probe},
+                      os.path.join(out_dir, "build"), device=device, trace_neurons=trace_neurons,
+                      record_rates=True, threads=threads)
+    metrics["build_s"] = session.build_s
+    if session.build_s:
+        progress(f"built the network {','.join(map(str, params.arch))} in {session.build_s:.1f} s "
+                 f"(Brian2 {brian2.__version__}, {device}, {threads} thread{'s' * (threads > 1)})")
+    try:
+        for epoch in range(start, epochs):
+            plan, order = epoch_plan(params, n_train, n_test, labels, epoch, n_probe)
+            factor = params.lr_factor(epoch)
+            result = session.run(plan, weights, lr_factor=factor)
+            _check_finite(result, epoch, out_dir)
+            weights = result.weights
+            out = result.outputs
+            metrics["train_acc"].append(accuracy(out[:n_train], y_train[order]))
+            metrics["test_acc"].append(accuracy(out[n_train:n_train + n_test], dataset.y_test))
+            metrics["train_s"].append(result.segment_s.get("train", 0.0))
+            metrics["eval_s"].append(result.segment_s.get("test", 0.0))
+            metrics["epoch_s"].append(result.seconds)
+            metrics["lr_factor"].append(factor)
+            metrics["epochs_done"] = epoch + 1
+            diag["samples_seen"].append((epoch + 1) * n_train)
+            diag["angles"].append(layer_angles(weights))
+            if result.traces is not None:
+                corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
+            _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, plan)
+            progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
+                     f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
+                     f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
+    finally:
+        session.close(keep_build=keep_build)
+    return metrics
+
+
+def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1):
+    """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
+    import tempfile
+    n_test = len(dataset.X_test)
+    labels = dataset.y_test.astype(np.int64)
+    with tempfile.TemporaryDirectory(prefix="corinfo_eval_") as tmp:
+        session = Session(params, dataset.X_test, labels, {"train": 0, "test": n_test, "probe": 0},
+                          build_dir or os.path.join(tmp, "build"), device=device, threads=threads)
+        try:
+            plan = Plan.make(labels, test=np.arange(n_test))
+            result = session.run(plan, weights)
+        finally:
+            session.close()
+    outputs = result.outputs[:n_test]
+    if not np.all(np.isfinite(outputs)):
+        raise Diverged("the network's output is NaN or inf for these weights")
+    return accuracy(outputs, labels), result
+
+
+# ---- helpers -------------------------------------------------------------------------------
+def _check_finite(result, epoch, out_dir):
+    bad = [key for key, w in result.weights.items() if not np.all(np.isfinite(w))]
+    if not np.all(np.isfinite(result.outputs)):
+        bad.append("output rates")
+    if bad:
+        raise Diverged(
+            f"training diverged in epoch {epoch + 1} (NaN or inf in {', '.join(bad)}): the weights of "
+            f"epoch {epoch} are kept in {os.path.join(out_dir, 'weights.npz')}; lower the learning rates "
+            "(--lr-ff, --lr-fb) or the neural step (--eta)")
+
+
+def _corinfo_of_probe(traces, images, weights, params):
+    """Correlative information per step of each probe sample, ``{key: (n_probe, steps)}``."""
+    steps = params.steps_per_sample
+    n_probe = len(traces["t"]) // steps
+    per_sample = []
+    for s in range(n_probe):
+        rows = slice(s * steps, (s + 1) * steps)
+        x = images[traces["sample"][rows][0]]
+        rates = [np.tile(x, (steps, 1))] + [traces[f"rate_L{k}"][rows] for k in range(1, params.n_layers + 1)]
+        per_sample.append(correlative_information(rates, weights, params.epsilon))
+    return {key: np.stack([d[key] for d in per_sample]) for key in per_sample[0]}
+
+
+def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, plan):
+    save_weights(os.path.join(paths["snapshots"], f"weights_e{epochs_done:03d}.npz"), weights)
+    angles = {}
+    if diag["angles"][0]:
+        for k in diag["angles"][0]:
+            angles[f"angle_L{k}"] = np.array([a[k] for a in diag["angles"]])
+    samples = np.array(diag["samples_seen"], dtype=np.int64)
+    atomic_savez(paths["diagnostics.npz"], samples_seen=samples, epoch=samples / max(n_train, 1), **angles)
+    if corinfo:
+        epochs = sorted(corinfo)
+        arrays = {key: np.stack([corinfo[e][key] for e in epochs]) for key in corinfo[epochs[0]]}
+        steps = arrays[next(iter(arrays))].shape[-1]
+        p = Params.from_dict(metrics["params"])
+        atomic_savez(paths["corinfo.npz"], epoch=np.array(epochs), t=np.arange(steps) * float(p.dt / brian2.ms),
+                     phase=(np.arange(steps) >= p.n_free).astype(np.int8), **arrays)
+    if result.traces is not None:
+        traces = dict(result.traces)
+        traces["sample"] = traces["sample"] - n_train  # index into the test split
+        save_traces(paths["traces.npz"], traces)
+    n_rep = min(N_REPRESENTATIONS, plan.segments["test"])
+    reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in result.rates.items()}
+    atomic_savez(paths["representations.npz"], labels=dataset.y_test[:n_rep], **reps)
+    # weights and metrics last: together they are the checkpoint a resume starts from
+    save_weights(paths["weights.npz"], weights)
+    write_json(paths["metrics.json"], metrics)
+
+
+def _load_progress(paths, config, params):
+    try:
+        with open(paths["config.json"]) as f:
+            old = json.load(f)
+        with open(paths["metrics.json"]) as f:
+            metrics = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e})") from None
+    for key in ("dataset", "arch", "n_train", "n_test", "params", "init_weights"):
+        if old.get(key) != config.get(key):
+            raise CorInfoError(
+                f"cannot resume: the run folder was made with a different {key} "
+                f"({old.get(key)!r} vs {config.get(key)!r}); use the same options or another --out")
+    weights, _ = load_weights(paths["weights.npz"], params.arch)
+    done = metrics["epochs_done"]
+    # drop whatever a killed epoch may have appended after the last checkpoint
+    for key in ("train_acc", "test_acc", "train_s", "eval_s", "epoch_s", "lr_factor"):
+        metrics[key] = metrics[key][:done]
+    diag = {"samples_seen": [0], "angles": []}
+    with np.load(paths["diagnostics.npz"]) as d:
+        diag["samples_seen"] = [int(s) for s in d["samples_seen"][:done + 1]]
+        keys = sorted(k for k in d.files if k.startswith("angle_L"))
+        diag["angles"] = [{int(key[7:]): float(d[key][e]) for key in keys} for e in range(done + 1)]
+    corinfo = {}
+    if os.path.exists(paths["corinfo.npz"]):
+        with np.load(paths["corinfo.npz"]) as c:
+            for n, e in enumerate(c["epoch"]):
+                if e <= done:
+                    corinfo[int(e)] = {k: c[k][n] for k in c.files if k.startswith("I_")}
+    return metrics, weights, diag, corinfo
+
+
+def progress_to_stderr(line):
+    """Default progress printer of the command line."""
+    print(line, file=sys.stdout, flush=True)

@@ -1,0 +1,31 @@
+"""Shared fixtures: Agg plotting, the dense oracle's parameters, and clean Brian2 devices."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import brian2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from corinfo_sim import dense  # noqa: E402
+
+
+def dense_params(p):
+    """The dense oracle's parameters for simulator Params ``p``."""
+    return dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, eta=p.eta,
+                             n_free=p.n_free, n_nudged=p.n_nudged)
+
+
+@pytest.fixture(autouse=True)
+def runtime_device():
+    """Every test starts and ends in Brian2's runtime mode with the numpy target."""
+    brian2.set_device("runtime")
+    brian2.prefs.codegen.target = "numpy"
+    yield
+    brian2.device.reinit()
+    brian2.set_device("runtime")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

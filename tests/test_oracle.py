@@ -1,0 +1,116 @@
+"""The Brian2 network computes the mathematics of DESIGN §2: compared with the dense oracle.
+
+From the same initial weights, the same first 20 training samples in order and β = +1, the
+compiled simulation must give the same free and nudged rates of every layer (to 1e-9) and the
+same weights after 20 samples (to 1e-9 relative to the size of the weight change).
+"""
+import numpy as np
+import pytest
+
+from conftest import dense_params
+from corinfo_sim import dense
+from corinfo_sim.datasets import load_dataset
+from corinfo_sim.network import Plan
+from corinfo_sim.params import Params
+from corinfo_sim.session import Session
+from corinfo_sim.weights import init_weights
+
+N_SAMPLES = 20
+
+
+def oracle_run(W0, X, y, betas, p, n_classes, n_test):
+    """Dense online training on X[:len(betas)], then free-phase outputs of the next n_test rows."""
+    W = {k: v.copy() for k, v in W0.items()}
+    free, nudged = [], []
+    eye = np.eye(n_classes)
+    dp = dense_params(p)
+    for s, beta in enumerate(betas):
+        r_f, r_n = dense.train_sample(W, X[s], eye[y[s]], beta, p.lr_ff, p.lr_fb, dp)
+        free.append(r_f)
+        nudged.append(r_n)
+    outputs = dense.predict(W, X[len(betas):len(betas) + n_test], dp)
+    return W, free, nudged, outputs
+
+
+def compare(res, W0, W, free, nudged, outputs, L, n_train, n_test):
+    for k in range(1, L + 1):
+        r_free, r_nudged = res.rates[k]
+        np.testing.assert_allclose(r_free[:n_train], [f[k] for f in free], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(r_nudged[:n_train], [n[k] for n in nudged], rtol=0, atol=1e-9)
+    for key in W:
+        change = np.abs(W[key] - W0[key]).max()
+        assert change > 0, f"{key} did not learn in the oracle: the test would prove nothing"
+        err = np.abs(res.weights[key] - W[key]).max()
+        assert err <= 1e-9 * change, f"{key}: error {err:.3g} vs weight change {change:.3g}"
+    np.testing.assert_allclose(res.outputs[n_train:n_train + n_test], outputs, rtol=0, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("arch, lr_ff, lr_fb", [
+    ((64, 30, 10), (0.5, 0.35), (0.075,)),
+    ((64, 24, 16, 10), (0.5, 0.35, 0.3), (0.075, 0.05)),
+])
+def test_compiled_network_matches_dense_oracle(tmp_path, digits, arch, lr_ff, lr_fb):
+    # a faster-forgetting λ makes the lateral rule's contribution visible within 20 samples
+    p = Params(arch=arch, lr_ff=lr_ff, lr_fb=lr_fb, lam=0.999, beta_sign="positive", shuffle=False)
+    n_test = 5
+    X = np.concatenate([digits.X_train[:N_SAMPLES], digits.X_test[:n_test]])
+    y = np.concatenate([digits.y_train[:N_SAMPLES], digits.y_test[:n_test]])
+    W0 = init_weights(arch, np.random.default_rng(7))
+    betas = np.ones(N_SAMPLES)
+    plan = Plan.make(y, train=np.arange(N_SAMPLES), test=N_SAMPLES + np.arange(n_test), beta=betas,
+                     record=np.ones(N_SAMPLES + n_test))
+    session = Session(p, X, y, plan.segments, str(tmp_path / "build"), record_rates=True)
+    try:
+        res = session.run(plan, W0)
+        expected = oracle_run(W0, X, y, betas, p, arch[-1], n_test)
+        compare(res, W0, *expected, L=len(arch) - 1, n_train=N_SAMPLES, n_test=n_test)
+        # the same binary, re-run with other weights, learning rates and β signs (run_args)
+        W1 = init_weights(arch, np.random.default_rng(8))
+        betas = np.where(np.arange(N_SAMPLES) % 3 == 0, -1.0, 1.0)
+        plan2 = Plan.make(y, train=np.arange(N_SAMPLES)[::-1], test=N_SAMPLES + np.arange(n_test), beta=betas,
+                          record=np.ones(N_SAMPLES + n_test))
+        res2 = session.run(plan2, W1, lr_factor=0.5)
+        p_half = p.replace(lr_ff=tuple(0.5 * v for v in lr_ff), lr_fb=tuple(0.5 * v for v in lr_fb))
+        Xr, yr = np.concatenate([X[:N_SAMPLES][::-1], X[N_SAMPLES:]]), np.concatenate([y[:N_SAMPLES][::-1], y[N_SAMPLES:]])
+        expected2 = oracle_run(W1, Xr, yr, betas, p_half, arch[-1], n_test)
+        compare(res2, W1, *expected2, L=len(arch) - 1, n_train=N_SAMPLES, n_test=n_test)
+    finally:
+        session.close()
+    assert session.build_s > 0
+
+
+def test_runtime_mode_matches_dense_oracle(tmp_path, digits):
+    """Runtime mode (no compilation) builds the same network."""
+    arch = (64, 12, 10)
+    p = Params(arch=arch, n_free=12, n_nudged=4, lam=0.99, beta_sign="positive", shuffle=False)
+    n_train, n_test = 4, 2
+    X = np.concatenate([digits.X_train[:n_train], digits.X_test[:n_test]])
+    y = np.concatenate([digits.y_train[:n_train], digits.y_test[:n_test]])
+    W0 = init_weights(arch, np.random.default_rng(3))
+    plan = Plan.make(y, train=np.arange(n_train), test=n_train + np.arange(n_test), beta=np.ones(n_train),
+                     record=np.ones(n_train + n_test))
+    session = Session(p, X, y, plan.segments, str(tmp_path / "build"), device="runtime", record_rates=True)
+    res = session.run(plan, W0)
+    compare(res, W0, *oracle_run(W0, X, y, np.ones(n_train), p, 10, n_test), L=2, n_train=n_train, n_test=n_test)
+
+
+def test_negative_beta_gives_symmetric_estimate(tmp_path, digits):
+    """β enters as 1/β: from a settled free phase, +β and −β estimate the same update."""
+    arch = (64, 12, 10)
+    p = Params(arch=arch, n_free=300, n_nudged=200, beta_sign="positive", shuffle=False)
+    X, y = digits.X_train[:1], digits.y_train[:1]
+    W0 = init_weights(arch, np.random.default_rng(5))
+    changes = {}
+    for beta in (1.0, -1.0):
+        plan = Plan.make(y, train=[0], beta=[beta * 1e-3])
+        res = Session(p, X, y, plan.segments, str(tmp_path / "b"), device="runtime").run(plan, W0)
+        changes[beta] = res.weights["Wff2"] - W0["Wff2"]
+    # for small β both are finite-difference estimates of the same derivative
+    np.testing.assert_allclose(changes[1.0], changes[-1.0], rtol=0.05, atol=1e-6 * np.abs(changes[1.0]).max())
+    assert np.abs(changes[1.0]).max() > 0
