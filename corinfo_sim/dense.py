@@ -23,6 +23,7 @@ class DenseParams:
     eta: float = 0.05
     n_free: int = 30
     n_nudged: int = 10
+    eta_schedule: bool = False  # free phase: eta_t = max(eta / (1 + 0.01 t), 0.001)
 
     @property
     def gamma(self):
@@ -34,7 +35,7 @@ def n_layers(W):
     return sum(1 for key in W if key.startswith("Wff"))
 
 
-def relax(W, x, y, beta, n_steps, p, u=None, drive=None):
+def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None):
     """Run ``n_steps`` forward-Euler steps of the somatic dynamics, all layers at once.
 
     Parameters
@@ -54,6 +55,9 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None):
         Somatic potentials of layers 1..L (index 0 unused); zeros when None.
     drive : ndarray, optional
         ``W_ff,1 x``, computed when None.
+    first_step : int, optional
+        Index of the first step within the free phase, for the neural step schedule
+        (None: the steps belong to the nudged phase, or there is no schedule).
 
     Returns
     -------
@@ -65,8 +69,11 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None):
         u = [None] + [np.zeros(W[f"B{k}"].shape[0]) for k in range(1, L + 1)]
     if drive is None:
         drive = W["Wff1"] @ x
-    eps, gamma, gl, eta = p.epsilon, p.gamma, p.g_leak, p.eta
-    for _ in range(n_steps):
+    eps, gamma, gl = p.epsilon, p.gamma, p.g_leak
+    for step in range(n_steps):
+        eta = p.eta
+        if p.eta_schedule and first_step is not None:
+            eta = max(p.eta / (1 + 0.01 * (first_step + step)), 0.001)
         r = [x] + [np.clip(u[k], 0.0, 1.0) for k in range(1, L + 1)]
         new = [None]
         for k in range(1, L + 1):
@@ -98,7 +105,7 @@ def train_sample(W, x, y, beta, lr_ff, lr_fb, p):
     """
     L = n_layers(W)
     drive = W["Wff1"] @ x
-    u = relax(W, x, y, 0.0, p.n_free, p, drive=drive)
+    u = relax(W, x, y, 0.0, p.n_free, p, drive=drive, first_step=0)
     r_f = rates(x, u)
     u = relax(W, x, y, beta, p.n_nudged, p, u=u, drive=drive)
     r_n = rates(x, u)
@@ -125,5 +132,5 @@ def predict(W, X, p):
     out = np.empty((len(X), W[f"B{L}"].shape[0]))
     zero = np.zeros(out.shape[1])
     for s, x in enumerate(X):
-        out[s] = np.clip(relax(W, x, zero, 0.0, p.n_free, p)[L], 0.0, 1.0)
+        out[s] = np.clip(relax(W, x, zero, 0.0, p.n_free, p, first_step=0)[L], 0.0, 1.0)
     return out

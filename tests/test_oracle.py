@@ -85,10 +85,12 @@ def test_compiled_network_matches_dense_oracle(tmp_path, digits, arch, lr_ff, lr
     assert session.build_s > 0
 
 
-def test_runtime_mode_matches_dense_oracle(tmp_path, digits):
-    """Runtime mode (no compilation) builds the same network."""
+@pytest.mark.parametrize("eta_schedule", [False, True])
+def test_runtime_mode_matches_dense_oracle(tmp_path, digits, eta_schedule):
+    """Runtime mode (no compilation) builds the same network; also with the neural step schedule."""
     arch = (64, 12, 10)
-    p = Params(arch=arch, n_free=12, n_nudged=4, lam=0.99, beta_sign="positive", shuffle=False)
+    p = Params(arch=arch, n_free=12, n_nudged=8, lam=0.99, beta_sign="positive", shuffle=False,
+               eta_schedule=eta_schedule)
     n_train, n_test = 4, 2
     X = np.concatenate([digits.X_train[:n_train], digits.X_test[:n_test]])
     y = np.concatenate([digits.y_train[:n_train], digits.y_test[:n_test]])
