@@ -1,0 +1,74 @@
+"""Figures drawn from saved results (they never re-run a simulation).
+
+One module per figure, each with plotting functions that take ``axes=None`` and return the Axes,
+and ``make(run_dir, out, traces=None)`` that reads a run folder, draws, and writes ``out`` plus its
+PNG/PDF sibling. `make_figure` dispatches by figure name::
+
+    from corinfo_sim.figures import make_figure
+    make_figure("learning-curves", "runs/digits", "figs/learning.png")
+
+The project style (journal column sizes, fonts) is in `corinfo_sim.figures.style`.
+"""
+
+from corinfo_sim.errors import CorInfoError
+
+from . import (
+    angle,
+    corinfo,
+    embedding,
+    learning_curves,
+    receptive_fields,
+    schematic,
+    style,
+    traces,
+    weights,
+)
+
+__all__ = ["FIGURES", "make_figure", "style"]
+
+#: Figure name → module with ``make(run_dir, out, traces=None)``.
+FIGURES = {
+    "traces": traces,
+    "learning-curves": learning_curves,
+    "angle": angle,
+    "corinfo": corinfo,
+    "weights": weights,
+    "receptive-fields": receptive_fields,
+    "embedding": embedding,
+    "schematic": schematic,
+}
+
+
+def make_figure(name, run_dir, out, traces=None, **options):
+    """Draw figure ``name`` from the results in ``run_dir`` and write ``out`` (PNG and PDF).
+
+    Parameters
+    ----------
+    name : str
+        One of `FIGURES`.
+    run_dir : str or Path
+        Run folder (or protocol folder with ``seed_*`` subfolders for learning-curves and schematic).
+    out : str or Path
+        Output file, ``.png`` or ``.pdf`` (the other format is written next to it).
+    traces : str or Path, optional
+        A traces file to use instead of ``run_dir/traces.npz`` (traces figure only).
+    **options
+        Passed on to the figure's ``make``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    CorInfoError
+        Unknown figure name, missing or malformed result files, or options that do not fit them.
+    """
+    if name not in FIGURES:
+        raise CorInfoError(f"unknown figure {name!r}: choose one of {', '.join(FIGURES)}")
+    try:
+        return FIGURES[name].make(run_dir, out, traces=traces, **options)
+    except ValueError as err:  # an option that does not fit the saved results
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CorInfoError(f"figure {name}: {message}") from err

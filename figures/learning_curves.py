@@ -1,0 +1,200 @@
+"""Train and test accuracy per epoch: one thin line per seed, mean ± std band across seeds.
+
+Reads ``metrics.json`` of a single run folder, or ``seed_{s}/metrics.json`` of a protocol folder.
+For MNIST and Fashion-MNIST the test panel carries the paper's reference accuracies (MNIST:
+CorInfoMax and the other learning rules of the same study; Fashion-MNIST: CorInfoMax), and a third
+panel zooms onto the last epochs, where the reference lines lie within tenths of a percent.
+"""
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from corinfo_sim.errors import CorInfoError
+
+from . import style
+from .results import read_json, run_folder, seed_folders, save_figure, HOW_TO_MAKE
+
+__all__ = ["PAPER_REFERENCE", "reference_accuracies", "load", "plot_learning_curves", "make"]
+
+#: Test accuracies (%) reported in Bozkurt, Pehlevan & Erdogan, "Correlative Information
+#: Maximization: A Biologically Plausible Approach to Supervised Deep Neural Networks without Weight
+#: Symmetry", NeurIPS 2023 (arXiv:2306.04810), results table: CorInfoMax and the other learning rules
+#: compared there (equilibrium propagation EP, contrastive similarity matching CSM, predictive coding PC
+#: and PC-Nudge) on MNIST, CorInfoMax on Fashion-MNIST.
+PAPER_REFERENCE = {
+    "mnist": {"CorInfoMax": 97.6, "EP": 97.6, "CSM": 98.1, "PC": 98.2, "PC-Nudge": 98.0},
+    "fashion-mnist": {"CorInfoMax": 88.14},
+}
+
+_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist"}
+
+_COLORS = {"train_acc": "#D55E00", "test_acc": "#0072B2"}
+
+_REFERENCE_STYLE = {
+    "CorInfoMax": dict(color="0.1", ls="--"),
+    "EP": dict(color="#E69F00", ls=":"),
+    "CSM": dict(color="#CC79A7", ls="-."),
+    "PC": dict(color="#56B4E9", ls=(0, (5, 2))),
+    "PC-Nudge": dict(color="#009E73", ls=(0, (1, 1.5))),
+}
+
+
+def reference_accuracies(dataset):
+    """The paper's test accuracies (%) for ``dataset`` as ``{rule: accuracy}`` (empty if none)."""
+    if not dataset:
+        return {}
+    key = str(dataset).lower()
+    return dict(PAPER_REFERENCE.get(_ALIASES.get(key, key), {}))
+
+
+def load(run_dir):
+    """Read the metrics of a run folder or of every seed of a protocol folder.
+
+    Returns
+    -------
+    runs : dict of int to dict
+        ``{seed: metrics}``.
+    dataset : str or None
+        The data set named in the metrics.
+    """
+    folder = run_folder(run_dir)
+    if (folder / "metrics.json").is_file():
+        metrics = read_json(folder, "metrics.json")
+        runs = {int(metrics.get("seed", 0)): metrics}
+    else:
+        seeds = {s: sub for s, sub in seed_folders(folder).items() if (sub / "metrics.json").is_file()}
+        if not seeds:
+            raise CorInfoError(
+                f"run folder {folder} has no metrics.json and no seed_*/metrics.json: {HOW_TO_MAKE['metrics.json']}"
+            )
+        runs = {s: read_json(sub, "metrics.json") for s, sub in seeds.items()}
+    for seed, metrics in runs.items():
+        for key in ("train_acc", "test_acc"):
+            if not isinstance(metrics.get(key), list):
+                raise CorInfoError(f"metrics.json of seed {seed} in {folder} has no '{key}' list: "
+                                   "the run did not finish an epoch; re-run it")
+    if not any(len(m["test_acc"]) for m in runs.values()):
+        raise CorInfoError(f"metrics.json in {folder} has no finished epoch yet: wait for the first epoch "
+                           "or re-run the training")
+    datasets = {m.get("dataset") for m in runs.values()} - {None}
+    return runs, (sorted(datasets)[0] if datasets else None)
+
+
+def _stack(curves):
+    """Pad per-seed curves of different lengths with nan: array (seeds, epochs)."""
+    n = max(len(c) for c in curves)
+    out = np.full((len(curves), n), np.nan)
+    for i, c in enumerate(curves):
+        out[i, : len(c)] = c
+    return out
+
+
+def _draw(ax, acc, color, labels=True):
+    """Seed lines, and the mean ± std band over seeds when there are several; returns legend handles."""
+    many = acc.shape[0] > 1
+    epochs = np.arange(1, acc.shape[1] + 1)
+    lines = [ax.plot(epochs, row, color=color, lw=0.6 if many else 1.2, alpha=0.45 if many else 1.0,
+                     label=label)[0]
+             for label, row in zip(labels, acc)]
+    if not many:
+        return [lines[0]], [lines[0].get_label()]
+    n = np.sum(~np.isnan(acc), axis=0)
+    mean = np.nanmean(acc, axis=0)
+    std = np.where(n > 1, np.nanstd(acc, axis=0), 0.0)
+    band = ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    (mean_line,) = ax.plot(epochs, mean, color=color, lw=1.5, label="mean")
+    seeds = Line2D([], [], color=color, lw=0.6, alpha=0.6)
+    return [seeds, (mean_line, band)], [f"single seeds ({acc.shape[0]})", "mean ± std"]
+
+
+def _draw_references(ax, refs):
+    lines = []
+    for rule, value in refs.items():
+        line = ax.axhline(value, lw=0.9, label=f"{rule} {value:g} %",
+                          **_REFERENCE_STYLE.get(rule, dict(color="0.4", ls="--")))
+        line.set_gid("reference")
+        lines.append(line)
+    return lines
+
+
+@style.styled
+def plot_learning_curves(runs, dataset=None, references=True, zoom=None, axes=None):
+    """Train and test accuracy (%) per epoch, with the paper's reference accuracies.
+
+    Parameters
+    ----------
+    runs : dict of int to dict
+        ``{seed: metrics}`` with ``train_acc`` and ``test_acc`` lists of fractions per epoch.
+    dataset : str, optional
+        Data set name; selects the paper's reference lines (`PAPER_REFERENCE`).
+    references : bool
+        Draw the reference lines (test accuracy only).
+    zoom : bool, optional
+        Add a third panel: the test accuracy of the last epochs, zoomed onto the reference lines
+        (which lie within a few tenths of a percent of each other). Default: when there are
+        references to draw.
+    axes : sequence of Axes, optional
+        (train, test) or, with ``zoom``, (train, test, zoom). A new double-column figure when None.
+
+    Returns
+    -------
+    ndarray of Axes, shape (2,) or (3,)
+        Seed lines are labelled ``"seed s"``, the mean line ``"mean"``; reference lines have
+        ``gid="reference"`` and labels ``"<rule> xx.x %"``.
+    """
+    if not runs:
+        raise ValueError("no runs to plot")
+    refs = reference_accuracies(dataset) if references else {}
+    zoom = bool(refs) if zoom is None else zoom
+    n_panels = 3 if zoom else 2
+    if axes is None:
+        _, axes = style.new_figure("double", height=2.4, ncols=n_panels,
+                                   gridspec_kw={"width_ratios": [1, 1, 0.75][:n_panels]})
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size != n_panels:
+        raise ValueError(f"plot_learning_curves needs {n_panels} Axes, got {axes.size}")
+    labels = [f"seed {seed}" for seed in runs]
+    name = f" ({dataset})" if dataset else ""
+    for ax, key, title in zip(axes, ("train_acc", "test_acc"), ("train", "test")):
+        acc = 100.0 * _stack([np.asarray(m[key], dtype=float) for m in runs.values()])
+        color = _COLORS[key]
+        handles, texts = _draw(ax, acc, color, labels)
+        if key == "test_acc":
+            _draw_references(ax, refs)
+        ax.legend(handles, texts, loc="lower right")
+        ax.set_title(f"{title} accuracy{name}", loc="left")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("accuracy (%)")
+    if zoom:
+        ax = axes[2]
+        acc = 100.0 * _stack([np.asarray(m["test_acc"], dtype=float) for m in runs.values()])
+        _draw(ax, acc, _COLORS["test_acc"], labels)
+        ref_lines = _draw_references(ax, refs)
+        n_epochs = acc.shape[1]
+        first = max(1, n_epochs - max(3, int(np.ceil(n_epochs / 4))) + 1)
+        shown = acc[:, first - 1:]
+        values = np.concatenate([shown[np.isfinite(shown)], list(refs.values())])
+        lo, hi = values.min(), values.max()
+        pad = max(0.15, 0.08 * (hi - lo))
+        ax.set_xlim(first - 0.2, n_epochs + 0.2)
+        ax.set_ylim(lo - pad, min(hi + pad, 100.0 + pad / 2))
+        ax.set_title(f"test, last {n_epochs - first + 1} epochs", loc="left")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if ref_lines:
+            ax.legend(handles=ref_lines, title=f"paper{name}", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return axes
+
+
+def make(run_dir, out, traces=None, **options):
+    """Draw the learning curves of a run or protocol folder and write ``out`` (PNG and PDF).
+
+    ``options`` are passed on to `plot_learning_curves`. Returns the written paths.
+    """
+    runs, dataset = load(run_dir)
+    with style.use():
+        axes = plot_learning_curves(runs, dataset=options.pop("dataset", dataset), **options)
+        return save_figure(axes[0].figure, out)
