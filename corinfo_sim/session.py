@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import CorInfoError
 from . import network as network_module
-from .network import CorInfoNetwork, Plan, parse_marks
+from .models import get_variant
+from .network import Plan, parse_marks
 
 SEGMENT_CODES = {1: "train", 2: "test", 3: "probe"}
 
@@ -82,8 +83,9 @@ class Session:
                          probe=zeros(seg["probe"]), beta=np.ones(seg["train"]))
 
     def _new_network(self, plan, weights):
-        return CorInfoNetwork(self.params, self.images, plan, weights, variant=self.variant,
-                              trace_neurons=self.trace_neurons, record_rates=self.record_rates)
+        builder = get_variant(self.variant).network_class()
+        return builder(self.params, self.images, plan, weights, variant=self.variant,
+                       trace_neurons=self.trace_neurons, record_rates=self.record_rates)
 
     def _build(self):
         from .weights import init_weights

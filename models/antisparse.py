@@ -187,3 +187,9 @@ def pyramidal_equations(output, first, eta_schedule=False):
     if not output:
         eqs += FREE_STORE_VARS_HIDDEN
     return eqs
+
+
+def network_class():
+    """The builder of this variant's Brian2 network."""
+    from corinfo_sim.network import CorInfoNetwork
+    return CorInfoNetwork
