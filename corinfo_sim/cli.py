@@ -110,6 +110,20 @@ def build_parser():
     b.add_argument("--threads", type=_positive_int, default=1)
     b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
 
+    r = sub.add_parser("traces", help="record membrane traces of chosen samples")
+    r.add_argument("--weights", required=True)
+    _add_data_args(r)
+    r.add_argument("--samples", type=_index_range, required=True, help="sample indices, e.g. 0,5 or 0:3")
+    r.add_argument("--split", choices=("test", "train"), default="test")
+    r.add_argument("--layers", type=_index_range, help="layers to record, e.g. 1,2 (default: all)")
+    r.add_argument("--neurons", type=_index_range, help="neuron indices per layer, e.g. 0:10 (default: first 10)")
+    r.add_argument("--out", required=True, help="traces file (.npz)")
+    r.add_argument("--nwb", help="also write an NWB file")
+    r.add_argument("--plastic", action="store_true", help="learn from the samples while recording")
+    r.add_argument("--beta", type=float, default=1.0, help="nudging strength in the nudged phase (default 1)")
+    _add_model_args(r)
+    r.set_defaults(device="runtime")
+
     f = sub.add_parser("figure", help="draw a figure from a run folder")
     f.add_argument("name")
     f.add_argument("--run", required=True, help="run folder (or protocol folder)")
@@ -165,6 +179,35 @@ def cmd_evaluate(args):
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 
+def cmd_traces(args):
+    from .datasets import load_dataset
+    from .traces import record, save_npz, save_nwb
+    from .weights import load_weights
+    weights, arch = load_weights(args.weights)
+    dataset = load_dataset(args.dataset, args.data_dir)
+    if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
+        raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
+                           f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
+    args.arch = arch
+    params = _params(args, dataset).replace(beta=args.beta)
+    for path in (args.out, args.nwb):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CorInfoError(f"folder of {path} does not exist: create it first")
+    traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
+                    neurons=args.neurons, plastic=args.plastic, device=args.device)
+    weights_after = traces.pop("weights_after", None)
+    save_npz(args.out, traces)
+    print(f"{len(traces['t'])} steps of {len(args.samples)} sample(s) written to {args.out}")
+    if weights_after is not None:
+        from .weights import save_weights
+        after = os.path.splitext(args.out)[0] + "_weights_after.npz"
+        save_weights(after, weights_after)
+        print(f"weights after learning from the samples: {after}")
+    if args.nwb:
+        save_nwb(args.nwb, traces)
+        print(f"NWB file: {args.nwb}")
+
+
 def cmd_bench(args):
     from .bench import bench
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples), indent=1))
@@ -177,12 +220,23 @@ def cmd_figure(args):
         print(path)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "bench": cmd_bench, "figure": cmd_figure}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "traces": cmd_traces, "bench": cmd_bench,
+            "figure": cmd_figure}
+
+
+def quiet_brian2():
+    """Keep Brian2's warnings off the console: our own messages say what went wrong, on one line."""
+    import logging
+
+    from brian2.utils.logger import BrianLogger
+    if BrianLogger.console_handler is not None:
+        BrianLogger.console_handler.setLevel(logging.ERROR)
 
 
 def main(argv=None):
     """Entry point of ``corinfo-sim``."""
     from .training import Diverged
+    quiet_brian2()
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)

@@ -181,24 +181,15 @@ double corinfo_mark_time(double code)
 }
 """
 
-WALL_MARKS = []  # (code, seconds) printed by runtime-mode runs
+WALL_MARKS = []  # (code, seconds) of the last runtime-mode run
 
 
 def wall_clock():
-    """Brian2 function ``mark_time(code)``: report the wall clock when ``code > 0``.
+    """Brian2 function ``mark_time(code)`` (C++ only): print the wall clock when ``code > 0``.
 
-    Compiled, it prints ``corinfo-mark <code> <seconds>`` on the binary's standard output; in
-    runtime mode it appends to :data:`WALL_MARKS`.
+    The compiled binary prints ``corinfo-mark <code> <seconds>`` on its standard output.
     """
-    import time
-
-    def mark_time(code):
-        for c in np.atleast_1d(code):
-            if c > 0:
-                WALL_MARKS.append((int(c), time.monotonic()))
-        return np.zeros_like(code)
-
-    f = brian2.Function(mark_time, arg_units=[1], return_unit=1, stateless=False)
+    f = brian2.Function(lambda code: code, arg_units=[1], return_unit=1, stateless=False)
     f.implementations.add_implementation(
         "cpp", _WALL_CLOCK_CPP, name="corinfo_mark_time", compiler_kwds={"headers": ["<chrono>", "<cstdio>"]})
     return f
@@ -378,11 +369,14 @@ class CorInfoNetwork:
             self.trace_monitors[k] = mon
             objects.append(mon)
 
-        # wall clock at segment boundaries, so train and test times are measured, not estimated
-        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
-                                        name="timer")
-        self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=T, when="start", order=0)
-        objects.append(self.timer)
+        # wall clock at segment boundaries (compiled runs), so train and test times are measured
+        if self.standalone:
+            self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
+                                            name="timer")
+            self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=T, when="start", order=0)
+            objects.append(self.timer)
+        else:
+            self.timed.pop("segment_mark")
 
         self.network = brian2.Network(*objects, name=name)
         self.set_weights(weights)
@@ -456,15 +450,29 @@ class CorInfoNetwork:
 
     # ---- running ---------------------------------------------------------------------------
     def schedule_run(self, report=None, report_period=10 * brian2.second):
-        """Run the whole plan: every slot, then the closing step (in one ``run()``).
+        """Run the whole plan: every slot, then the closing step.
 
-        In standalone mode this only records the run into the generated code. One ``run()``
-        keeps the generated code small: Brian2 generates every code object anew for each run.
-        The run namespace is the network's own (monitors evaluate subexpressions in it), so no
-        name is ever looked up in the caller's frame.
+        Compiled, this is one ``run()`` (Brian2 generates every code object anew for each run, so
+        one run keeps the generated code small) and only records the run into the generated code;
+        the segments are timed inside the binary. In runtime mode each segment is its own
+        ``run()``, timed here, and the marks go to :data:`WALL_MARKS`. The run namespace is the
+        network's own (monitors evaluate subexpressions in it), so no name is ever looked up in
+        the caller's frame.
         """
-        duration = (self.plan.n_slots - 1) * self.sample_duration + self.params.dt
-        self.network.run(duration, namespace=self.namespace, report=report, report_period=report_period)
+        T, p = self.sample_duration, self.params
+        if self.standalone:
+            duration = (self.plan.n_slots - 1) * T + p.dt
+            self.network.run(duration, namespace=self.namespace, report=report, report_period=report_period)
+            return
+        import time
+        WALL_MARKS.clear()
+        for code, name in ((1, "train"), (2, "test"), (3, "probe")):
+            if self.plan.segments[name]:
+                WALL_MARKS.append((code, time.monotonic()))
+                self.network.run(self.plan.segments[name] * T, namespace=self.namespace, report=report,
+                                 report_period=report_period)
+        WALL_MARKS.append((4, time.monotonic()))
+        self.network.run(p.dt, namespace=self.namespace)
 
     def free_outputs(self):
         """Free-phase output rates of every slot's sample, shape (n_slots - 1, n_L)."""

@@ -18,6 +18,11 @@ DEFAULT_LR_FF_FIRST = 0.5
 DEFAULT_LR_FF_REST = 0.35
 DEFAULT_LR_FB = 0.075
 
+#: Fields of the spiking model only (None in the rate model).
+SPIKING_FIELDS = ("nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window", "encoder")
+#: Fields that hold Brian2 quantities.
+QUANTITY_FIELDS = ("V0", "dt", "nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window")
+
 
 @dataclass(frozen=True)
 class Params:
@@ -58,7 +63,17 @@ class Params:
     V0 : brian2.Quantity
         Potential scale: u = v_soma / V0.
     dt : brian2.Quantity
-        Euler step; τ = dt / η.
+        Euler step; τ = dt / η in the rate model. The spiking model's simulation step (its
+        documented default is 0.5 ms, see ``models/spiking.py``; the dataclass default stays the
+        rate model's 1 ms).
+    model : str
+        Network variant (``models/``): ``"antisparse"`` (the rate model) or ``"spiking"``.
+    nu_max, tau_s, tau_soma, t_free, t_nudged, t_window : brian2.Quantity or None
+        Spiking model only: maximal firing rate, synaptic trace and somatic time constants, free
+        and nudged phase durations, and the averaging window at the end of each phase. None takes
+        the spiking model's default (``models/spiking.py``); they must stay None for the rate model.
+    encoder : str or None
+        Spiking model only: ``"deterministic"`` (integrate-and-fire phase) or ``"poisson"``.
     """
 
     arch: tuple = (64, 100, 10)
@@ -78,6 +93,14 @@ class Params:
     shuffle: bool = True
     V0: brian2.Quantity = field(default_factory=lambda: 10 * brian2.mV)
     dt: brian2.Quantity = field(default_factory=lambda: 1 * brian2.ms)
+    model: str = "antisparse"
+    nu_max: brian2.Quantity = None
+    tau_s: brian2.Quantity = None
+    tau_soma: brian2.Quantity = None
+    t_free: brian2.Quantity = None
+    t_nudged: brian2.Quantity = None
+    t_window: brian2.Quantity = None
+    encoder: str = None
 
     def __post_init__(self):
         arch = tuple(self.arch)
@@ -93,6 +116,11 @@ class Params:
         object.__setattr__(self, "lr_ff", tuple(float(v) for v in lr_ff))
         object.__setattr__(self, "lr_fb", tuple(float(v) for v in lr_fb))
         object.__setattr__(self, "lr_schedule", tuple((int(e), float(d)) for e, d in self.lr_schedule))
+        if self.model == "spiking":
+            from .models.spiking import DEFAULTS
+            for name, value in DEFAULTS.items():
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, value)
         self._validate()
 
     def _validate(self):
@@ -140,6 +168,54 @@ class Params:
                     f"learning-rate decay must lie in (0, 1] (1 disables the schedule), got {d}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise CorInfoError(f"seed must be a non-negative integer, got {self.seed!r}")
+        self._validate_model()
+
+    def _validate_model(self):
+        from .models import VARIANTS
+        if self.model not in VARIANTS:
+            raise CorInfoError(f"unknown model {self.model!r}: choose one of {', '.join(VARIANTS)}")
+        if not isinstance(self.dt, brian2.Quantity) or not brian2.have_same_dimensions(self.dt, brian2.second) \
+                or not float(self.dt) > 0:
+            raise CorInfoError(f"dt must be a positive time, e.g. 0.5*ms, got {self.dt!r}")
+        if self.model != "spiking":
+            for name in SPIKING_FIELDS:
+                if getattr(self, name) is not None:
+                    raise CorInfoError(f"{name} is a parameter of the spiking model: also pass model='spiking'")
+            return
+        from .models.spiking import ENCODERS
+        if self.encoder not in ENCODERS:
+            raise CorInfoError(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
+        if self.eta_schedule:
+            raise CorInfoError("the neural step schedule (--eta-schedule) belongs to the rate model, not to 'spiking'")
+        dt = float(self.dt)
+        units = {"nu_max": (brian2.Hz, "200*Hz"), "tau_s": (brian2.second, "4*ms"),
+                 "tau_soma": (brian2.second, "20*ms"), "t_free": (brian2.second, "50*ms"),
+                 "t_nudged": (brian2.second, "50*ms"), "t_window": (brian2.second, "25*ms")}
+        for name, (unit, example) in units.items():
+            value = getattr(self, name)
+            if (not isinstance(value, brian2.Quantity) or not brian2.have_same_dimensions(value, unit)
+                    or not math.isfinite(float(value)) or float(value) <= 0):
+                kind = "rate" if unit is brian2.Hz else "time"
+                raise CorInfoError(f"{name} must be a positive {kind}, e.g. {example}, got {value!r}")
+        for name in ("t_free", "t_nudged", "t_window"):
+            steps = float(getattr(self, name)) / dt
+            if abs(steps - round(steps)) > 1e-6 * max(steps, 1):
+                raise CorInfoError(f"{name} = {getattr(self, name)} is not a whole number of steps dt = {self.dt}")
+        if float(self.t_window) > min(float(self.t_free), float(self.t_nudged)):
+            raise CorInfoError(
+                f"the averaging window t_window = {self.t_window} must fit into both phases "
+                f"(t_free = {self.t_free}, t_nudged = {self.t_nudged})")
+        if float(self.nu_max) * dt > 1:
+            raise CorInfoError(
+                f"nu_max * dt = {float(self.nu_max) * dt:.3g} exceeds 1 spike per step: lower nu_max or dt")
+        if float(self.tau_s) <= dt:
+            raise CorInfoError(f"tau_s = {self.tau_s} must exceed the step dt = {self.dt}")
+        # the fastest somatic relaxation (hidden layer, or the nudged output) must be a stable Euler step
+        rate = max(self.g_leak + 2 / self.epsilon, self.g_leak + 1 / self.epsilon + 1 + self.beta)
+        if dt * rate / float(self.tau_soma) >= 1:
+            raise CorInfoError(
+                f"tau_soma = {self.tau_soma} is too short for dt = {self.dt}: it must exceed "
+                f"{dt * rate * 1e3:.3g} ms (dt (g_L + 2/epsilon))")
 
     # ---- derived quantities -----------------------------------------------------------
     @property
@@ -153,12 +229,30 @@ class Params:
         return (1 - self.lam) / self.lam
 
     @property
+    def free_steps(self):
+        """Time steps of the free phase (``n_free`` in the rate model)."""
+        if self.model == "spiking":
+            return int(round(float(self.t_free / self.dt)))
+        return self.n_free
+
+    @property
+    def window_steps(self):
+        """Time steps averaged at the end of each phase (1 in the rate model: the last state)."""
+        if self.model == "spiking":
+            return int(round(float(self.t_window / self.dt)))
+        return 1
+
+    @property
     def steps_per_sample(self):
+        if self.model == "spiking":
+            return self.free_steps + int(round(float(self.t_nudged / self.dt)))
         return self.n_free + self.n_nudged
 
     @property
     def tau(self):
-        """Membrane time constant τ = dt/η."""
+        """Membrane time constant: τ = dt/η (rate model), τ_soma (spiking model)."""
+        if self.model == "spiking":
+            return self.tau_soma
         return self.dt / self.eta
 
     @property
@@ -181,6 +275,8 @@ class Params:
         """JSON-ready dictionary; quantities as strings with units."""
         out = {}
         for f in dataclasses.fields(self):
+            if self.model == "antisparse" and f.name in ("model",) + SPIKING_FIELDS:
+                continue  # rate-model runs keep the dictionary they always had
             value = getattr(self, f.name)
             if isinstance(value, brian2.Quantity):
                 value = str(value)
@@ -199,7 +295,7 @@ class Params:
             if f.name not in d:
                 continue
             value = d[f.name]
-            if f.name in ("V0", "dt"):
+            if f.name in QUANTITY_FIELDS and value is not None:
                 value = _parse_quantity(value)
             elif f.name in ("arch", "lr_ff", "lr_fb"):
                 value = tuple(value)

@@ -4,7 +4,8 @@
 sizes, generates and compiles its C++ code once (Brian2 ``cpp_standalone``) and then runs the
 binary as often as needed, each time with new weights, learning rates and presentation plan
 passed through ``run_args``. ``device="runtime"`` builds the same network in Brian2's runtime
-mode instead (for small interactive networks; a new network per run).
+mode with the numpy target instead (no compilation; for small interactive networks; a new
+network per run).
 """
 import os
 import shutil
@@ -111,9 +112,9 @@ class Session:
         start = time.time()
         if self.device == "runtime":
             self.net = None
+            brian2.prefs.codegen.target = "numpy"  # no compilation: for small, interactive networks
             self.net = self._new_network(plan, weights)
             self.net.set_weights(weights, lr_factor)
-            network_module.WALL_MARKS.clear()
             self.net.schedule_run()
             marks = list(network_module.WALL_MARKS)
         else:

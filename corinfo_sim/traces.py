@@ -24,6 +24,7 @@ Each row is the state at the start of a step (after the onset reset at a sample'
 step): the somatic potential of row s+1 is the Euler update of row s.
 """
 import json
+import os
 
 import brian2
 import numpy as np
@@ -89,3 +90,115 @@ def collect(net, plan, sample_ids=None):
 def save_npz(path, traces):
     """Write a traces dict to ``path`` atomically."""
     atomic_savez(path, **{k: np.asarray(v) for k, v in traces.items()})
+
+
+def record(weights, dataset, samples, params, split="test", layers=None, neurons=None, plastic=False,
+           device="runtime", variant="antisparse", build_dir=None):
+    """Run chosen samples through a network and record every step.
+
+    Parameters
+    ----------
+    weights : dict
+        Weights in the public format.
+    dataset : Dataset
+    samples : sequence of int
+        Indices into the chosen split, shown in this order.
+    params : Params
+    split : {"test", "train"}
+    layers : sequence of int, optional
+        Layers to record (default: all, 1..L).
+    neurons : sequence of int, optional
+        Neuron indices recorded in every chosen layer (default: the first 10, or all if fewer).
+    plastic : bool
+        Learn from the samples (β = +β₀ in the nudged phase either way).
+    device : {"runtime", "cpp_standalone"}
+
+    Returns
+    -------
+    traces : dict
+        The traces layout of this module; with ``plastic``, also ``weights_after`` (dict).
+    """
+    import tempfile
+
+    from .errors import CorInfoError
+    from .network import Plan
+    from .session import Session
+
+    L = params.n_layers
+    if split not in ("test", "train"):
+        raise CorInfoError(f"unknown split {split!r}: choose test or train")
+    X, y = (dataset.X_test, dataset.y_test) if split == "test" else (dataset.X_train, dataset.y_train)
+    samples = np.asarray(samples, dtype=int)
+    if samples.size == 0 or samples.min() < 0 or samples.max() >= len(X):
+        raise CorInfoError(f"sample indices must lie in 0..{len(X) - 1} for the {split} split of {dataset.name}")
+    layers = list(range(1, L + 1)) if layers is None else [int(k) for k in layers]
+    for k in layers:
+        if not 1 <= k <= L:
+            raise CorInfoError(f"layer {k} does not exist: the network has layers 1..{L}")
+    trace_neurons = {}
+    for k in layers:
+        idx = np.arange(min(10, params.arch[k])) if neurons is None else np.asarray(neurons, dtype=int)
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= params.arch[k]:
+            raise CorInfoError(f"neuron indices must lie in 0..{params.arch[k] - 1} for layer {k} "
+                               f"(it has {params.arch[k]} neurons): change --neurons or --layers")
+        trace_neurons[k] = idx
+    n = len(samples)
+    if plastic:
+        plan = Plan.make(y, train=samples, beta=np.full(n, params.beta), trace=np.ones(n), record=np.zeros(n))
+    else:
+        plan = Plan.make(y, probe=samples, probe_beta=params.beta, trace=np.ones(n), record=np.zeros(n))
+    with tempfile.TemporaryDirectory(prefix="corinfo_traces_") as tmp:
+        session = Session(params, X, y, plan.segments, build_dir or os.path.join(tmp, "build"), device=device,
+                          variant=variant, trace_neurons=trace_neurons)
+        try:
+            result = session.run(plan, weights)
+        finally:
+            session.close()
+    traces = result.traces
+    traces["label"] = np.asarray(y)[traces["sample"]]
+    traces["units"] = json.dumps(dict(json.loads(traces["units"]), label=""))
+    if plastic:
+        traces["weights_after"] = result.weights
+    return traces
+
+
+def save_nwb(path, traces, description="corinfo_sim membrane traces", identifier=None):
+    """Write traces to an NWB file (pynwb): one TimeSeries per layer and variable, phases as epochs.
+
+    Potentials are stored in volts (NWB's SI convention, ``conversion`` 1e-3 from the stored mV);
+    the free and nudged phases of every sample are the file's epochs, tagged ``free``/``nudged``.
+    """
+    import datetime
+    import uuid
+
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+    units = json.loads(str(traces["units"]))
+    nwb = NWBFile(session_description=description, identifier=identifier or str(uuid.uuid4()),
+                  session_start_time=datetime.datetime.now(datetime.timezone.utc))
+    t = np.asarray(traces["t"]) * 1e-3  # s
+    for key in sorted(traces):
+        if "_L" not in key or key.startswith("neurons_"):
+            continue
+        unit = units.get(key, "")
+        volts = unit == "mV"
+        layer = key.rsplit("_L", 1)[1]
+        nwb.add_acquisition(TimeSeries(
+            name=key, data=np.asarray(traces[key]), timestamps=t, unit="volts" if volts else "dimensionless",
+            conversion=1e-3 if volts else 1.0,
+            description=f"{key} of layer {layer}, neurons {np.asarray(traces[f'neurons_L{layer}']).tolist()}"))
+    nwb.add_acquisition(TimeSeries(name="beta", data=np.asarray(traces["beta"], dtype=float), timestamps=t,
+                                   unit="dimensionless", description="nudging strength"))
+    nwb.add_acquisition(TimeSeries(name="sample", data=np.asarray(traces["sample"], dtype=float), timestamps=t,
+                                   unit="dimensionless", description="index of the sample shown"))
+    dt = t[1] - t[0] if len(t) > 1 else 1e-3
+    phase = np.asarray(traces["phase"])
+    sample = np.asarray(traces["sample"])
+    start = 0
+    for n in range(1, len(t) + 1):
+        if n == len(t) or phase[n] != phase[start]:
+            nwb.add_epoch(start_time=float(t[start]), stop_time=float(t[n - 1] + dt),
+                          tags=["nudged" if phase[start] else "free", f"sample {int(sample[start])}"])
+            start = n
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)

@@ -94,15 +94,39 @@ def epoch_plan(params, n_train, n_test, labels, epoch, n_probe=N_PROBE):
                      probe_beta=params.beta), order
 
 
-def accuracy(outputs, labels):
-    """Fraction of rows of ``outputs`` whose argmax equals the label."""
+def accuracy(outputs, labels, top=1):
+    """Fraction of rows of ``outputs`` whose ``top`` largest entries include the label."""
     if len(labels) == 0:
         return float("nan")
-    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+    if top == 1:
+        return float(np.mean(np.argmax(outputs, axis=1) == labels))
+    best = np.argsort(-outputs, axis=1, kind="stable")[:, :top]
+    return float(np.mean(np.any(best == np.asarray(labels)[:, None], axis=1)))
+
+
+def training_data(dataset, max_train=None):
+    """Image table (training split, then test split) and labels of a run."""
+    X_train, y_train = dataset.X_train, dataset.y_train
+    if max_train is not None:
+        X_train, y_train = X_train[:max_train], y_train[:max_train]
+    images = np.concatenate([X_train, dataset.X_test])
+    labels = np.concatenate([y_train, dataset.y_test]).astype(np.int64)
+    return images, labels, len(X_train), len(dataset.X_test)
+
+
+def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant="antisparse",
+                 threads=1):
+    """The compiled network a training run uses; several runs (seeds) can share it."""
+    images, labels, n_train, n_test = training_data(dataset, max_train)
+    trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
+    segments = {"train": n_train, "test": n_test, "probe": min(N_PROBE, n_test)}
+    return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
+                   trace_neurons=trace_neurons, record_rates=True, threads=threads)
 
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
-          device="cpp_standalone", threads=1, progress=print, keep_build=False):
+          device="cpp_standalone", threads=1, progress=print, keep_build=False, variant="antisparse",
+          session=None):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
     Parameters
@@ -125,6 +149,11 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         Receives one line of text per epoch.
     keep_build : bool
         Keep the generated code in ``out_dir/build`` after the run.
+    variant : str
+        Model variant (``models/``), e.g. "antisparse" or "spiking".
+    session : Session, optional
+        An already compiled network from :func:`make_session` with the same data and parameters
+        (seeds may differ); it stays open. By default a new one is built in ``out_dir/build``.
 
     Returns
     -------
@@ -140,12 +169,8 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             f"architecture {','.join(map(str, params.arch))} does not fit data set {dataset.name} "
             f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes): use --arch "
             f"{dataset.X_train.shape[1]},...,{dataset.n_classes}")
-    X_train, y_train = dataset.X_train, dataset.y_train
-    if max_train is not None:
-        X_train, y_train = X_train[:max_train], y_train[:max_train]
-    n_train, n_test = len(X_train), len(dataset.X_test)
-    images = np.concatenate([X_train, dataset.X_test])
-    labels = np.concatenate([y_train, dataset.y_test]).astype(np.int64)
+    images, labels, n_train, n_test = training_data(dataset, max_train)
+    y_train = labels[:n_train]
 
     os.makedirs(out_dir, exist_ok=True)
     paths = {name: os.path.join(out_dir, name) for name in (
@@ -154,7 +179,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     config = {"dataset": dataset.name, "data_source": dataset.source, "image_shape": list(dataset.image_shape),
               "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
               "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
-              "model": "antisparse", "params": params.to_dict(), **environment(device, threads)}
+              "model": variant, "params": params.to_dict(), **environment(device, threads)}
 
     if resume and os.path.exists(paths["metrics.json"]):
         metrics, weights, diag, corinfo = _load_progress(paths, config, params)
@@ -171,10 +196,10 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         else:
             weights = init_weights(params.arch, np.random.default_rng(params.seed))
         start = 0
-        metrics = {"train_acc": [], "test_acc": [], "train_s": [], "eval_s": [], "epoch_s": [],
-                   "lr_factor": [], "epochs_done": 0, "build_s": None, "seed": params.seed,
-                   "dataset": dataset.name, "arch": list(params.arch), "params": params.to_dict(),
-                   **environment(device, threads)}
+        metrics = {"train_acc": [], "test_acc": [], "train_top5": [], "test_top5": [], "train_s": [],
+                   "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
+                   "seed": params.seed, "dataset": dataset.name, "model": variant, "arch": list(params.arch),
+                   "params": params.to_dict(), **environment(device, threads)}
         diag = {"samples_seen": [0], "angles": [layer_angles(weights)]}
         corinfo = {}
         write_json(paths["config.json"], config)
@@ -182,13 +207,13 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         save_weights(os.path.join(paths["snapshots"], "weights_e000.npz"), weights)
         save_weights(paths["weights.npz"], weights)
 
-    trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
-    n_probe = min(N_PROBE, n_test)
-    session = Session(params, images, labels, {"train": n_train, "test": n_test, "probe": n_probe},
-                      os.path.join(out_dir, "build"), device=device, trace_neurons=trace_neurons,
-                      record_rates=True, threads=threads)
+    own_session = session is None
+    if own_session:
+        session = make_session(params, dataset, os.path.join(out_dir, "build"), max_train, device, variant,
+                               threads)
+    n_probe = session.segments["probe"]
     metrics["build_s"] = session.build_s
-    if session.build_s:
+    if own_session and session.build_s:
         progress(f"built the network {','.join(map(str, params.arch))} in {session.build_s:.1f} s "
                  f"(Brian2 {brian2.__version__}, {device}, {threads} thread{'s' * (threads > 1)})")
     try:
@@ -201,6 +226,8 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             out = result.outputs
             metrics["train_acc"].append(accuracy(out[:n_train], y_train[order]))
             metrics["test_acc"].append(accuracy(out[n_train:n_train + n_test], dataset.y_test))
+            metrics["train_top5"].append(accuracy(out[:n_train], y_train[order], top=5))
+            metrics["test_top5"].append(accuracy(out[n_train:n_train + n_test], dataset.y_test, top=5))
             metrics["train_s"].append(result.segment_s.get("train", 0.0))
             metrics["eval_s"].append(result.segment_s.get("test", 0.0))
             metrics["epoch_s"].append(result.seconds)
@@ -215,18 +242,20 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                      f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
                      f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
     finally:
-        session.close(keep_build=keep_build)
+        if own_session:
+            session.close(keep_build=keep_build)
     return metrics
 
 
-def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1):
+def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant="antisparse"):
     """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
     import tempfile
     n_test = len(dataset.X_test)
     labels = dataset.y_test.astype(np.int64)
     with tempfile.TemporaryDirectory(prefix="corinfo_eval_") as tmp:
         session = Session(params, dataset.X_test, labels, {"train": 0, "test": n_test, "probe": 0},
-                          build_dir or os.path.join(tmp, "build"), device=device, threads=threads)
+                          build_dir or os.path.join(tmp, "build"), device=device, threads=threads,
+                          variant=variant)
         try:
             plan = Plan.make(labels, test=np.arange(n_test))
             result = session.run(plan, weights)
@@ -247,7 +276,7 @@ def _check_finite(result, epoch, out_dir):
         raise Diverged(
             f"training diverged in epoch {epoch + 1} (NaN or inf in {', '.join(bad)}): the weights of "
             f"epoch {epoch} are kept in {os.path.join(out_dir, 'weights.npz')}; lower the learning rates "
-            "(--lr-ff, --lr-fb) or the neural step (--eta)")
+            "(--lr-ff, --lr-fb) or the neural step (--eta), or raise --lambda")
 
 
 def _corinfo_of_probe(traces, images, weights, params):
@@ -298,7 +327,7 @@ def _load_progress(paths, config, params):
             metrics = json.load(f)
     except (OSError, ValueError) as e:
         raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e})") from None
-    for key in ("dataset", "arch", "n_train", "n_test", "params", "init_weights"):
+    for key in ("dataset", "model", "arch", "n_train", "n_test", "params", "init_weights"):
         if old.get(key) != config.get(key):
             raise CorInfoError(
                 f"cannot resume: the run folder was made with a different {key} "
@@ -306,8 +335,8 @@ def _load_progress(paths, config, params):
     weights, _ = load_weights(paths["weights.npz"], params.arch)
     done = metrics["epochs_done"]
     # drop whatever a killed epoch may have appended after the last checkpoint
-    for key in ("train_acc", "test_acc", "train_s", "eval_s", "epoch_s", "lr_factor"):
-        metrics[key] = metrics[key][:done]
+    for key in ("train_acc", "test_acc", "train_top5", "test_top5", "train_s", "eval_s", "epoch_s", "lr_factor"):
+        metrics[key] = metrics.get(key, [])[:done]
     diag = {"samples_seen": [0], "angles": []}
     with np.load(paths["diagnostics.npz"]) as d:
         diag["samples_seen"] = [int(s) for s in d["samples_seen"][:done + 1]]

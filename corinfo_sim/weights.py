@@ -108,6 +108,9 @@ def atomic_savez(path, **arrays):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # like a file written directly, not mkstemp's 0600
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

@@ -8,7 +8,7 @@ import importlib
 
 from corinfo_sim.errors import CorInfoError
 
-VARIANTS = ("antisparse",)
+VARIANTS = ("antisparse", "spiking")
 
 
 def get_variant(name):

@@ -1,0 +1,191 @@
+"""Paper protocols: one experiment's settings, several seeds, one compiled network, a summary.
+
+A :class:`Protocol` holds the paper's architecture and hyperparameters for one data set,
+translated to online learning (per-sample rate = the paper's batch-20 rate / 20). :func:`main`
+gives every protocol script the same command line::
+
+    python protocols/fashion_mnist.py --epochs 50 --seeds 0,10,20 --out runs/fmnist [--resume]
+
+Each seed trains into ``OUT/seed_{s}/`` (a run folder as written by
+:func:`corinfo_sim.training.train`); the network is compiled once and reused by every seed
+and epoch. After each seed, ``OUT/summary.json``, ``summary.csv`` and ``summary.md`` give the
+per-epoch mean ± std of train and test accuracy over the seeds finished so far.
+"""
+import argparse
+import csv
+import dataclasses
+import io
+import os
+import sys
+
+import numpy as np
+
+from .errors import CorInfoError
+from .params import Params
+
+#: The paper trains with mini-batches of 20; online rates are the batch rates divided by this.
+PAPER_BATCH = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """One paper experiment.
+
+    Attributes
+    ----------
+    name : str
+        Protocol name (used in messages and the summary).
+    dataset : str
+        Data set name (see :mod:`corinfo_sim.datasets`).
+    params : Params
+        Architecture and hyperparameters, learning rates already per sample.
+    epochs : int
+        The paper's number of epochs (the default of ``--epochs``).
+    paper_result : str
+        What the paper reports, for the summary.
+    """
+
+    name: str
+    dataset: str
+    params: Params
+    epochs: int
+    paper_result: str
+
+    @staticmethod
+    def online(batch_rates):
+        """Per-sample rates from the paper's batch-20 rates."""
+        return tuple(r / PAPER_BATCH for r in batch_rates)
+
+
+def summarize(seed_metrics, protocol_name="", paper_result=""):
+    """Per-epoch mean ± std over seeds of train and test accuracy (in %), and the final values.
+
+    Parameters
+    ----------
+    seed_metrics : dict
+        ``{seed: metrics}`` as in ``metrics.json``.
+
+    Returns
+    -------
+    dict
+    """
+    seeds = sorted(seed_metrics)
+    n_epochs = min(len(seed_metrics[s]["test_acc"]) for s in seeds)
+    out = {"protocol": protocol_name, "paper": paper_result, "seeds": seeds, "epochs": n_epochs, "per_epoch": []}
+    for e in range(n_epochs):
+        row = {"epoch": e + 1}
+        for key in ("train_acc", "test_acc", "test_top5"):
+            values = [100 * seed_metrics[s][key][e] for s in seeds if len(seed_metrics[s].get(key, [])) > e]
+            if values:
+                row[f"{key}_mean"] = float(np.mean(values))
+                row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        out["per_epoch"].append(row)
+    if out["per_epoch"]:
+        out["final"] = out["per_epoch"][-1]
+    return out
+
+
+def write_summary(out_dir, summary):
+    """``summary.json``, ``summary.csv`` and ``summary.md`` in ``out_dir``."""
+    from .training import write_json
+    write_json(os.path.join(out_dir, "summary.json"), summary)
+    rows = summary["per_epoch"]
+    columns = ["epoch"] + [k for k in rows[0] if k != "epoch"] if rows else ["epoch"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    with open(os.path.join(out_dir, "summary.csv"), "w") as f:
+        f.write(buf.getvalue())
+    lines = [f"# {summary['protocol']}: {len(summary['seeds'])} seed(s) ({', '.join(map(str, summary['seeds']))})",
+             "", f"Paper: {summary['paper']}", "",
+             "| epoch | train accuracy (%) | test accuracy (%) |", "|---:|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['epoch']} | {row['train_acc_mean']:.2f} ± {row['train_acc_std']:.2f} | "
+                     f"{row['test_acc_mean']:.2f} ± {row['test_acc_std']:.2f} |")
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def _seeds(text):
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds, e.g. 0,10,20")
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct non-negative integers, got {text}")
+    return seeds
+
+
+def parser_for(protocol, doc=None):
+    """The command line every protocol script shares."""
+    from .cli import _Parser, _positive_int
+    p = _Parser(prog=protocol.name, description=doc or protocol.paper_result,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=_positive_int, default=protocol.epochs,
+                   help=f"epochs per seed (paper: {protocol.epochs})")
+    p.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default 0)")
+    p.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
+    p.add_argument("--out", required=True, help="protocol folder (one seed_{s} run folder per seed)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted protocol run")
+    p.add_argument("--data-dir", help="folder with the data set's files")
+    p.add_argument("--threads", type=_positive_int, default=1)
+    p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone")
+    return p
+
+
+def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir=None, device="cpp_standalone",
+        threads=1, progress=print, variant="antisparse"):
+    """Run ``protocol`` for every seed, compiling once; return the summary."""
+    from .datasets import load_dataset
+    from .training import make_session, train
+    dataset = load_dataset(protocol.dataset, data_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    if not resume and any(os.path.exists(os.path.join(out_dir, f"seed_{s}", "metrics.json")) for s in seeds):
+        raise CorInfoError(f"{out_dir} already holds runs of these seeds: continue with --resume or choose another --out")
+    session = make_session(protocol.params, dataset, os.path.join(out_dir, "build"), max_train, device, variant,
+                           threads)
+    progress(f"{protocol.name}: built {','.join(map(str, protocol.params.arch))} in {session.build_s:.1f} s; "
+             f"seeds {', '.join(map(str, seeds))}, {epochs} epochs")
+    metrics = {}
+    try:
+        for seed in seeds:
+            progress(f"seed {seed}")
+            metrics[seed] = train(protocol.params.replace(seed=seed), dataset, epochs,
+                                  os.path.join(out_dir, f"seed_{seed}"), resume=resume, max_train=max_train,
+                                  device=device, threads=threads, progress=progress, variant=variant,
+                                  session=session)
+            summary = summarize(metrics, protocol.name, protocol.paper_result)
+            summary["build_s"] = session.build_s
+            write_summary(out_dir, summary)
+    finally:
+        session.close()
+    final = summary.get("final")
+    if final:
+        progress(f"{protocol.name}: test accuracy after {summary['epochs']} epochs "
+                 f"{final['test_acc_mean']:.2f} ± {final['test_acc_std']:.2f} % over {len(seeds)} seed(s) "
+                 f"(paper: {protocol.paper_result}); summary in {out_dir}/summary.md")
+    return summary
+
+
+def main(protocol, argv=None, doc=None):
+    """Command-line entry of a protocol script; returns the exit status."""
+    from .cli import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, quiet_brian2
+    from .training import Diverged
+    quiet_brian2()
+    args = None
+    try:
+        args = parser_for(protocol, doc).parse_args(argv)
+        run(protocol, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
+            data_dir=args.data_dir, device=args.device, threads=args.threads)
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except CorInfoError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        where = f" in {args.out}; continue with --resume" if args else ""
+        print(f"interrupted: every finished epoch is kept{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0

@@ -1,0 +1,407 @@
+"""Build the spiking CorInfoMax network (``models/spiking.py``) as Brian2 objects.
+
+:class:`SpikingCorInfoNetwork` is a :class:`~corinfo_sim.network.CorInfoNetwork`: the same
+:class:`~corinfo_sim.network.Plan` (one slot per sample, its TimedArrays indexed by slot), the
+same weights format, ``run_args``, recordings and segment timer, so a
+:class:`~corinfo_sim.session.Session` and the training protocol use it unchanged. Its objects:
+
+==========================  ==============================================================
+object                      what it is
+==========================  ==============================================================
+``inp``                     input layer: one spike generator per pixel, rate ν_max x
+``pyr_k``                   spiking pyramidal neurons of layer k (soma, basal and apical traces)
+``inh_k``                   graded interneurons of layer k (z = B_ii r_i + Σ_{j≠i} B_ij s_j)
+``ff_k``                    feedforward synapses (spikes → basal trace of layer k), W_ff,k
+``fb_k``                    feedback synapses (spikes → apical trace of layer k), W_fb,k
+``pyr_to_inh_k``            lateral synapses j → i, j ≠ i, by spikes: B_k off the diagonal
+``pyr_to_inh_diag_k``       lateral synapses i → i, graded: the diagonal of B_k
+``inh_to_pyr_k``            interneuron i → apical dendrite of pyramidal neuron i
+==========================  ==============================================================
+
+Schedule of one time step (``when``, ``order``); every quantity averaged or recorded at the start
+of step s is the state at that time, so the window sums, the traces and the rate recordings agree:
+
+=============  =====  ==========================================================================
+slot           order  operation
+=============  =====  ==========================================================================
+start          0      graded lateral term B_ii r_i from the rates r(t); segment timer
+start          1      interneuron activity z copied to its pyramidal partner
+start          2, 3   at the end of the free phase: store the free-window averages, reset the sums
+start          4      at sample onset: plasticity of the previous sample (synapses)
+start          5, 6   at sample onset: record the previous sample's window-averaged rates
+start          7      at sample onset: reset somata, rates, traces, sums; encoder phases to φ₀
+start          8      at sample onset: load the new input
+start          9      at the start of each averaging window: encoder phases to φ₀
+start          10,11  traced samples: record every step
+start          12     window sums (rate, errors, z) of the state of step t
+groups         0      Euler step: somata, trace decay, encoder phases
+after_groups   0      rates r(t + dt) = σ(v(t + dt) / V0)
+thresholds     0      spikes (phase ≥ 1, or Poisson)
+synapses       0      spikes into the target traces (felt from the next step on)
+resets         0      phase −= 1, spike counted if in a window
+after_resets   0, 1   traced samples: record the spikes of the trace neurons
+=============  =====  ==========================================================================
+
+Starting phases are reproducible without Brian2's random generator: φ₀ = frac(offset_i +
+shift(slot)), with per-neuron offsets and per-slot shifts drawn by numpy from a generator seeded
+with the parameters' seed and the plan's contents, and passed to every run (``run_args``).
+The Poisson encoder uses Brian2's ``rand()``, seeded with ``brian2.seed(params.seed)`` when the
+network is built: in standalone mode every run of the binary starts the same random stream.
+"""
+import zlib
+
+import brian2
+import numpy as np
+
+from .errors import CorInfoError
+from .network import CorInfoNetwork, wall_clock
+from .weights import check_weights, weight_shapes
+
+
+def lateral_index(n):
+    """Pre- and postsynaptic indices of the off-diagonal lateral synapses (presynaptic major)."""
+    i = np.repeat(np.arange(n), n)
+    j = np.tile(np.arange(n), n)
+    keep = i != j
+    return i[keep], j[keep]
+
+
+class SpikingCorInfoNetwork(CorInfoNetwork):
+    """The spiking CorInfoMax network of one architecture as a named Brian2 Network.
+
+    Parameters are those of :class:`~corinfo_sim.network.CorInfoNetwork`; ``params.model`` must be
+    ``"spiking"`` (it sets the time course of a sample). Besides the base class's interface:
+    :meth:`spike_trains` (spikes of the trace neurons in the traced samples) and
+    :meth:`free_outputs` / :meth:`recorded_rates` return window averages.
+    """
+
+    def __init__(self, params, images, plan, weights, variant="spiking", trace_neurons=None,
+                 record_rates=False, name="corinfo"):
+        # the builder of the rate model is not run: this one builds its own objects, with the
+        # base class's helpers, monitors and interface
+        from .models import get_variant
+        from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+        if params.model != "spiking":
+            raise CorInfoError(
+                f"the spiking network needs Params(model='spiking'), got model={params.model!r}")
+        self.params = p = params
+        self.model = m = get_variant(variant)
+        self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
+        check_weights(weights, p.arch)
+        images = np.ascontiguousarray(images, dtype=float)
+        if images.ndim != 2 or images.shape[1] != p.arch[0]:
+            raise CorInfoError(
+                f"images have shape {images.shape}, but the input layer has {p.arch[0]} units: "
+                f"use --arch {images.shape[-1]},...")
+        if not np.all(np.isfinite(images)):
+            raise CorInfoError("the images contain NaN or inf values: clean the data set")
+        if images.size and (images.min() < 0 or images.max() > 1):
+            raise CorInfoError(
+                f"the spiking model needs pixel intensities in [0, 1] (they are firing rates / nu_max), "
+                f"got [{images.min():.3g}, {images.max():.3g}]: rescale the data set")
+        self.plan = plan
+        self.L = L = p.n_layers
+        T = p.sample_duration
+        self.sample_duration = T
+        self.trace_neurons = {int(k): np.asarray(v, dtype=int) for k, v in (trace_neurons or {}).items()}
+        enc = p.encoder
+        if enc == "poisson":
+            brian2.seed(p.seed)
+
+        self.row_period = 1 * brian2.second
+        unused = {"trace_on"} if not self.trace_neurons else set()
+        unused |= {"record_at_onset"} if not record_rates else set()
+        self.timed = {key: brian2.TimedArray(values, dt=T, name=key) for key, values in plan.arrays().items()
+                      if key not in unused}
+        self.timed["images"] = brian2.TimedArray(images, dt=self.row_period, name="images")
+        shift, self._offsets = self._phases(plan)
+        if enc == "deterministic":
+            self.timed["phase_of_sample"] = brian2.TimedArray(shift, dt=T, name="phase_of_sample")
+
+        n_free, n_window, steps = p.free_steps, p.window_steps, p.steps_per_sample
+        ns = dict(
+            V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, nu_max=p.nu_max, g_L=p.g_leak, epsilon=p.epsilon,
+            gamma=p.gamma, lam=p.lam, n_free=n_free, steps_per_sample=steps, n_window=n_window,
+            free_window_start=n_free - n_window, nudged_window_start=steps - n_window,
+            spikes_per_window=float(p.nu_max * p.t_window), spike_weight=float(1 / (p.nu_max * p.tau_s)),
+            row_period=self.row_period, **self.timed,
+        )
+        self.namespace = ns
+        self.clock = clock = brian2.Clock(dt=p.dt, name="step_clock")
+        objects = []
+
+        # ---- input layer: spike generators ---------------------------------------------------
+        self.inp = inp = brian2.NeuronGroup(
+            p.arch[0], m.input_equations(enc), threshold=m.threshold(enc, "x"), reset=m.RESET[enc],
+            method="euler", clock=clock, namespace=ns, name="inp", events={"free_end": "step == n_free"})
+        load = m.INPUT_LOAD + (m.ONSET_PHASE if enc == "deterministic" else "")
+        inp.run_regularly(load, dt=T, when="start", order=8, name="inp_load")
+        self._free_end(inp, m.INPUT_FREE_STORE)
+        if enc == "deterministic":
+            inp.run_regularly(m.PHASE_RESTART, when="start", order=9, name="inp_phase")
+        objects.append(inp)
+
+        # ---- pyramidal neurons and interneurons ---------------------------------------------------
+        self.pyr, self.inh = {}, {}
+        for k in range(1, L + 1):
+            out = k == L
+            traced = k in self.trace_neurons
+            group_ns = dict(ns, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon)
+            events = {"free_end": "step == n_free"}
+            if record_rates:
+                events["record_rates"] = "step == 0 and record_at_onset(t) > 0"
+            reset = m.RESET[enc]
+            if traced:
+                events["trace"] = "traced and trace_on(t) > 0"
+                events["traced_spike"] = "traced and trace_on(t) > 0 and t_spike == t"
+                reset += "\nt_spike = t"
+            pyr = brian2.NeuronGroup(
+                p.arch[k], m.pyramidal_equations(out, enc, traced), threshold=m.threshold(enc, "r"), reset=reset,
+                method="euler", clock=clock, namespace=group_ns, name=f"pyr_{k}", events=events)
+            if traced:
+                pyr.t_spike = -1 * brian2.second
+            self._free_end(pyr, m.FREE_STORE + ("" if out else m.FREE_STORE_HIDDEN))
+            onset = m.ONSET_RESET + ("" if out else m.ONSET_RESET_HIDDEN)
+            onset += m.ONSET_PHASE if enc == "deterministic" else ""
+            pyr.run_regularly(onset, dt=T, when="start", order=7, name=f"pyr_{k}_onset")
+            if enc == "deterministic":
+                pyr.run_regularly(m.PHASE_RESTART, when="start", order=9, name=f"pyr_{k}_phase")
+            pyr.run_regularly(m.ACCUMULATE + ("" if out else m.ACCUMULATE_HIDDEN), when="start", order=12,
+                              name=f"pyr_{k}_window")
+            pyr.run_regularly(m.RATE_UPDATE, when="after_groups", order=0, name=f"pyr_{k}_rate")
+
+            inh = brian2.NeuronGroup(p.arch[k], m.INTERNEURON + m.CLOCK, method="euler", clock=clock,
+                                     namespace=ns, name=f"inh_{k}", events={"free_end": "step == n_free"})
+            self._free_end(inh, m.INTERNEURON_FREE_STORE)
+            inh.run_regularly(m.INTERNEURON_ONSET, dt=T, when="start", order=7, name=f"inh_{k}_onset")
+            inh.run_regularly(m.INTERNEURON_ACCUMULATE, when="start", order=12, name=f"inh_{k}_window")
+            self.pyr[k], self.inh[k] = pyr, inh
+            objects += [pyr, inh]
+
+        # ---- synapses, by pathway -------------------------------------------------------------
+        self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag, self.inh_to_pyr = {}, {}, {}, {}, {}
+        for k in range(1, L + 1):
+            n = p.arch[k]
+            pre = inp if k == 1 else self.pyr[k - 1]
+            self.ff[k] = self._pathway(pre, self.pyr[k], m.FF_MODEL, m.FF_ON_PRE, m.FF_PLASTICITY, f"ff_{k}")
+            if k < L:
+                self.fb[k] = self._pathway(self.pyr[k + 1], self.pyr[k], m.FB_MODEL, m.FB_ON_PRE,
+                                           m.FB_PLASTICITY, f"fb_{k}")
+            self.pyr_to_inh[k] = self._pathway(self.pyr[k], self.inh[k], m.LATERAL_MODEL, m.LATERAL_ON_PRE,
+                                               m.LATERAL_PLASTICITY, f"pyr_to_inh_{k}", index=lateral_index(n))
+            diag = self._pathway(self.pyr[k], self.inh[k], m.LATERAL_DIAG_MODEL, None, m.LATERAL_PLASTICITY,
+                                 f"pyr_to_inh_diag_{k}", index=(np.arange(n), np.arange(n)))
+            self._schedule_summed(diag, order=0)
+            self.pyr_to_inh_diag[k] = diag
+            syn = brian2.Synapses(self.inh[k], self.pyr[k], m.INH_TO_PYR_MODEL, clock=clock, namespace=ns,
+                                  name=f"inh_to_pyr_{k}")
+            syn.connect(j="i")
+            self._schedule_summed(syn, order=1)
+            self.inh_to_pyr[k] = syn
+        for pathway in (self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag, self.inh_to_pyr):
+            objects += list(pathway.values())
+
+        # ---- monitors ---------------------------------------------------------------------------
+        # free-window output rates of each sample, recorded at the next onset
+        self.output_monitor = brian2.StateMonitor(self.pyr[L], "r_free", record=True, dt=T,
+                                                  when="start", order=5, name="output_monitor")
+        objects.append(self.output_monitor)
+        self.rate_monitors = {}
+        if record_rates:
+            for k in range(1, L + 1):
+                self.pyr[k].set_event_schedule("record_rates", when="start", order=5)
+                mon = brian2.EventMonitor(self.pyr[k], "record_rates", variables=["r_free", "r_nudged"],
+                                          when="start", order=6, name=f"rate_monitor_{k}")
+                self.rate_monitors[k] = mon
+                objects.append(mon)
+        self.trace_monitors, self.spike_monitors = {}, {}
+        for k, idx in self.trace_neurons.items():
+            if len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
+                raise CorInfoError(f"neuron indices for layer {k} must lie in 0..{p.arch[k] - 1}")
+            traced = np.zeros(p.arch[k], dtype=bool)
+            traced[idx] = True
+            self.pyr[k].traced = traced
+            self.pyr[k].set_event_schedule("trace", when="start", order=10)
+            variables = ["v_soma", "v_basal", "v_apical", "r", "z_inh"] + (["v_teacher", "beta"] if k == L else [])
+            mon = brian2.EventMonitor(self.pyr[k], "trace", variables=variables, when="start", order=11,
+                                      name=f"trace_monitor_{k}")
+            self.trace_monitors[k] = mon
+            self.pyr[k].set_event_schedule("traced_spike", when="after_resets", order=0)
+            spikes = brian2.EventMonitor(self.pyr[k], "traced_spike", variables=[], when="after_resets", order=1,
+                                         name=f"spike_monitor_{k}")
+            self.spike_monitors[k] = spikes
+            objects += [mon, spikes]
+
+        # wall clock at segment boundaries (compiled runs), as in the rate network
+        if self.standalone:
+            self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
+                                            name="timer")
+            self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=T, when="start", order=0)
+            objects.append(self.timer)
+        else:
+            self.timed.pop("segment_mark")
+            ns.pop("segment_mark")
+
+        self.network = brian2.Network(*objects, name=name)
+        self.set_weights(weights)
+
+    # ---- construction helpers ------------------------------------------------------------------
+    def _free_end(self, group, code):
+        group.set_event_schedule("free_end", when="start", order=2)
+        group.run_on_event("free_end", code, when="start", order=3)
+
+    def _pathway(self, pre, post, model, on_pre, plasticity, name, index=None):
+        """Synapses of one pathway: spikes into a trace (``on_pre``), plasticity once per sample."""
+        syn = brian2.Synapses(pre, post, model, on_pre=on_pre, clock=self.clock, namespace=self.namespace,
+                              name=name)
+        if index is None:
+            index = (np.repeat(np.arange(len(pre)), len(post)), np.tile(np.arange(len(post)), len(pre)))
+        syn.connect(i=index[0], j=index[1])
+        syn._index = index
+        syn.run_regularly(plasticity, dt=self.sample_duration, when="start", order=4, name=f"{name}_plasticity")
+        return syn
+
+    def _phases(self, plan):
+        """Per-slot shifts and per-neuron offsets of the encoders' starting phases.
+
+        Drawn from a generator seeded with the parameters' seed and the plan, so that a run (and a
+        resumed run) of the same plan sees the same phases.
+        """
+        key = [self.params.seed]
+        for values in (plan.image, plan.beta, plan.learn):
+            key.append(zlib.crc32(np.ascontiguousarray(values).tobytes()))
+        rng = np.random.default_rng(key)
+        shift = rng.uniform(0, 1, size=plan.n_slots)
+        offsets = [rng.uniform(0, 1, size=n) for n in self.params.arch]
+        return shift, offsets
+
+    def _phase_groups(self):
+        return [self.inp] + [self.pyr[k] for k in range(1, self.L + 1)]
+
+    # ---- weights ---------------------------------------------------------------------------------
+    def pathways(self):
+        """``{weights-file key: Synapses}``; ``B{k}`` is the spiking (off-diagonal) part of B_k.
+
+        The diagonal of B_k is held by ``pyr_to_inh_diag[k]``; :meth:`get_weights` and
+        :meth:`set_weights` join the two.
+        """
+        return super().pathways()
+
+    def _synaptic_weights(self):
+        """``{Synapses: flat weights}`` of every plastic pathway from the remembered matrices."""
+        out = {}
+        for key in weight_shapes(self.params.arch):
+            W = self._weights[key]
+            if key.startswith("B"):
+                k = int(key[1:])
+                i, j = self.pyr_to_inh[k]._index
+                out[self.pyr_to_inh[k]] = W[j, i]
+                out[self.pyr_to_inh_diag[k]] = np.diag(W).copy()
+            else:
+                syn = self.pathways()[key]
+                i, j = syn._index
+                out[syn] = W[j, i]
+        return out
+
+    def _learning_rates(self):
+        out = {}
+        for k in range(1, self.L + 1):
+            out[self.ff[k]] = self.params.lr_ff[k - 1] * self._lr_factor
+            if k < self.L:
+                out[self.fb[k]] = self.params.lr_fb[k - 1] * self._lr_factor
+        return out
+
+    def set_weights(self, weights, lr_factor=1.0):
+        """Set weights and learning rates now (runtime) or remember them for the next run (standalone)."""
+        self._weights = {key: np.array(weights[key], dtype=float) for key in weight_shapes(self.params.arch)}
+        self._lr_factor = lr_factor
+        if not self.standalone:
+            for syn, values in self._synaptic_weights().items():
+                syn.w[:] = values
+            for syn, eta in self._learning_rates().items():
+                syn.eta = eta
+            if self.params.encoder == "deterministic":
+                for group, offsets in zip(self._phase_groups(), self._offsets):
+                    group.phase_offset = offsets
+
+    def get_weights(self):
+        """Current weights in the public format (float64 matrices)."""
+        out = {}
+        for key, shape in weight_shapes(self.params.arch).items():
+            W = np.zeros(shape)
+            if key.startswith("B"):
+                k = int(key[1:])
+                i, j = self.pyr_to_inh[k]._index
+                W[j, i] = self.pyr_to_inh[k].w[:]
+                W[np.diag_indices(shape[0])] = self.pyr_to_inh_diag[k].w[:]
+            else:
+                syn = self.pathways()[key]
+                i, j = syn._index
+                W[j, i] = syn.w[:]
+            out[key] = W
+        return out
+
+    def run_args(self, plan=None):
+        """``run_args`` for a standalone run: weights, learning rates, the plan's arrays and phases."""
+        plan = plan or self.plan
+        if plan.n_slots != self.plan.n_slots or plan.segments != self.plan.segments:
+            raise ValueError("a standalone binary can only run plans of the shape it was built for")
+        args = {syn.w: values for syn, values in self._synaptic_weights().items()}
+        for syn, eta in self._learning_rates().items():
+            args[syn.eta] = eta
+        for key, values in plan.arrays().items():
+            if key in self.timed:
+                args[self.timed[key]] = values
+        if self.params.encoder == "deterministic":
+            shift, offsets = self._phases(plan)
+            args[self.timed["phase_of_sample"]] = shift
+            for group, values in zip(self._phase_groups(), offsets):
+                args[group.phase_offset] = values
+        return args
+
+    # ---- recordings --------------------------------------------------------------------------------
+    def recorded_rates(self):
+        """Window-averaged free and nudged rates of every layer for the samples the plan marked.
+
+        Returns
+        -------
+        dict
+            ``{k: (r_free, r_nudged)}``, each of shape (n_recorded, n_k), in slot order.
+        """
+        slots = np.flatnonzero(self.plan.record[:-1])
+        position = np.full(self.plan.n_slots, -1)
+        position[slots] = np.arange(len(slots))
+        out = {}
+        for k, mon in self.rate_monitors.items():
+            free = np.full((len(slots), len(self.pyr[k])), np.nan)
+            nudged = free.copy()
+            slot = np.rint(np.asarray(mon.t / self.sample_duration)).astype(int) - 1
+            rows, cols = position[slot], np.asarray(mon.i)
+            free[rows, cols] = np.asarray(mon.r_free)
+            nudged[rows, cols] = np.asarray(mon.r_nudged)
+            out[k] = (free, nudged)
+        return out
+
+    def spike_trains(self):
+        """Spikes of the trace neurons in the traced samples.
+
+        Returns
+        -------
+        dict
+            ``{k: (t_ms, neuron_index)}``: spike times in ms since the onset of the first traced
+            sample, counted on the traces' time axis (traced samples back to back), and the index
+            of the neuron in layer k.
+        """
+        p, plan = self.params, self.plan
+        steps = p.steps_per_sample
+        slots = np.flatnonzero(plan.trace)
+        position = np.full(plan.n_slots, -1)
+        position[slots] = np.arange(len(slots))
+        dt_ms = float(p.dt / brian2.ms)
+        out = {}
+        for k, mon in self.spike_monitors.items():
+            step = np.rint(np.asarray(mon.t / p.dt)).astype(int)
+            row = position[step // steps] * steps + step % steps
+            keep = row >= 0
+            out[k] = (row[keep] * dt_ms, np.asarray(mon.i)[keep].astype(np.int64))
+        return out

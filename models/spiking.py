@@ -1,0 +1,342 @@
+"""Spiking CorInfoMax: the antisparse network with spiking pyramidal neurons.
+
+The network, its fixed point and its learning rule are those of the rate model
+(:mod:`corinfo_sim.models.antisparse`, DESIGN §2); what changes is how pyramidal neurons talk
+to each other and how the plasticity estimates its rates:
+
+- the **soma** integrates its basal and apical potentials as in the rate model (same
+  conductances g_B, g_A and leak g_L), with a membrane time constant τ_soma in milliseconds,
+  and **emits spikes** at the rate ν = ν_max · σ(u), σ(u) = clip(u, 0, 1). The default spike
+  generator is a deterministic integrate-and-fire encoder: a phase φ with dφ/dt = ν, a spike
+  and φ ← φ − 1 when φ ≥ 1. Its starting phase φ₀ is drawn once per sample and neuron and set
+  again at the start of both averaging windows, so the spike count of a window is
+  ⌊φ₀ + ∫ν dt⌋ and the encoding error, at most one spike, is nearly the same in the free and the
+  nudged window and largely cancels in their contrast. A Poisson generator
+  (``rand() < ν·dt``) is the option;
+- every **pathway between pyramidal neurons carries spikes** into an exponentially decaying
+  synaptic trace (time constant τ_s) of the target compartment: each spike adds
+  ``w/(ν_max τ_s)`` (times V₀), so the trace's mean is ``W r`` exactly — the decay is a forward
+  Euler step, s ← s (1 − dt/τ_s), and a spike is felt from the next step on, so one spike adds
+  ``w/(ν_max τ_s) · τ_s/dt = w/(ν_max dt)`` to the sum over steps, and ν_max r dt spikes arrive
+  per step on average. The input pixels spike through the same generator at ν_max·x;
+- the **basal dendrite** is the trace of the feedforward pathway, the **apical dendrite** of a
+  hidden layer the trace of the feedback pathway plus the lateral term; the **teacher** enters
+  the output's apical dendrite as a current −β(r − y), as in the rate model;
+- the **interneurons** stay graded: z_i = B_ii r_i + Σ_{j≠i} B_ij s_j. The off-diagonal
+  lateral input travels by spikes (trace s_j of pyramidal neuron j), event-driven, so a
+  pyramidal spike costs n_k additions instead of the rate model's n_k² per step; the diagonal
+  term B_ii r_i of a neuron's own loop stays continuous (carried by spikes, a neuron would
+  excite itself within τ_s after each of its own spikes).
+
+**Phases and averages.** A sample lasts ``t_free + t_nudged``. Each phase settles, then averages
+over its last ``t_window``. In each window every pyramidal neuron sums its rate σ(u), its basal
+error r − v_B/V₀, its apical error r − W_fb s/V₀ (hidden layers) and its interneuron's z, and
+counts its spikes; the free averages are stored at the end of the free phase, the nudged ones
+are read at the end of the sample. Plasticity, once per sample from these averages:
+
+- ΔW_ff,k = (η_ff,k/β) (ē^n ρ̄_{k−1}^n − ē^f ρ̄_{k−1}^f), with ē the window average of
+  r − v_B/V₀ (the postsynaptic error, computed from the spike trace) and ρ̄ the presynaptic
+  spike count of the window divided by ν_max t_window (the presynaptic rate as the synapse sees
+  it, in spikes);
+- ΔW_fb,k likewise with the apical error and the spike counts of layer k+1;
+- B_k ← (B_k − γ z̄ z̄ᵀ)/λ with z̄ the window average of the interneurons' activity in the nudged
+  window. Why z̄ and not B ρ̄^n: z̄ is what the interneuron (and, through the one-to-one
+  connection, its pyramidal partner) holds, so the rule stays local, and it is an unbiased
+  estimate of B r̄ because z is linear in the traces. It is the product of the phase averages,
+  never the average of the product: the average of z zᵀ would add the spike-noise covariance
+  and bias B.
+
+**Time step.** Forward Euler with step dt. The rate model's neural step η = dt/τ sets its
+discretisation, not its fixed point; this model shares the fixed point and the learning rule
+with the rate model (the test ``tests/test_spiking.py`` checks that the one-sample update
+converges to the dense rate oracle's as ν_max·t_window grows), not the time course.
+
+======================  ==========================  ======  ======================================
+paper                   Brian2                      unit    meaning
+======================  ==========================  ======  ======================================
+u_k                     ``v_soma / V0``             volt    somatic potential (pyr_k)
+r_k = σ(u_k)            ``r``                       1       rate (firing intensity / ν_max)
+ν = ν_max r             ``nu_max*r``                Hz      firing rate
+φ                       ``phi``                     1       phase of the deterministic encoder
+φ₀                      ``phi0``                    1       its starting phase (per sample, neuron)
+v_B,k (trace)           ``v_basal = basal_ff``      volt    basal potential, mean W_ff,k r_{k-1} V₀
+v_A,k                   ``v_apical``                volt    apical potential
+W_fb,k r_{k+1} (trace)  ``apical_fb``               volt    feedback trace (hidden layers)
+z_k                     ``z`` (inh_k), ``z_inh``    1       interneuron activity (and its copy)
+B_ii r_i                ``z_self`` (inh_k)          1       graded diagonal term
+Σ_{j≠i} B_ij s_j        ``z_spk`` (inh_k)           1       spike trace of the lateral input
+−β (r_L − y)            ``v_teacher``               volt    teacher current at the output
+W_ff,k, W_fb,k          ``ff_k.w``, ``fb_k.w``      1       weights (as in the rate model)
+B_k, j ≠ i / j = i      ``pyr_to_inh_k.w``,         1       lateral weights: spiking (off-diagonal)
+                        ``pyr_to_inh_diag_k.w``             and graded (diagonal) synapses
+ν_max, τ_s, τ_soma      ``nu_max, tau_s, tau_soma``  Hz, s  maximal rate, trace and soma constants
+1/(ν_max τ_s)           ``spike_weight``            1       trace increment per spike per unit w
+Σ_window r, e, z        ``acc_r, acc_e_ff, ...``    1       window sums
+spike count             ``count``                   1       spikes in the current window
+r̄^f, ē^f, ρ̄^f         ``r_free, e_ff_free, ...``  1       free-window averages
+r̄^n                    ``r_nudged``                1       nudged-window average (at sample end)
+======================  ==========================  ======  ======================================
+
+The names in the strings below that are not model variables come from the namespace the
+network builder (:mod:`corinfo_sim.spiking`) passes: V0, tau_soma, tau_s, nu_max, g_L, g_B,
+g_A, epsilon, gamma, lam, n_free, steps_per_sample, n_window, free_window_start,
+nudged_window_start, spikes_per_window, spike_weight, row_period, and the TimedArrays
+beta_of_sample, label_of_sample, image_of_sample, images, phase_of_sample, learn_at_onset,
+beta_at_onset.
+"""
+import brian2
+
+NAME = "spiking"
+
+#: Spike generators (``Params.encoder``).
+ENCODERS = ("deterministic", "poisson")
+
+#: Defaults of the spiking model's parameters, with their reasons. ``Params(model="spiking")``
+#: fills every spiking field left at None from here; ``dt`` is the Params field of both models
+#: (its dataclass default is the rate model's 1 ms): :func:`make_params` sets it.
+DEFAULTS = {
+    # 200 Hz: cortical pyramidal neurons fire up to a few hundred Hz; with dt = 0.5 ms a neuron
+    # spikes at most every 10 steps (ν_max dt = 0.1 ≤ 1 is required), and a 25 ms window holds up
+    # to 5 spikes per neuron: enough for learning, few enough to make the spike noise visible.
+    "nu_max": 200 * brian2.Hz,
+    # 4 ms: the middle of the 3–5 ms range of fast AMPA/GABA_A currents. Longer traces smooth the
+    # spike noise (variance ∝ 1/(ν_max τ_s)) but take longer to settle (≈ 5 τ_s = 20 ms, within
+    # the 25 ms settling time of each phase).
+    "tau_s": 4 * brian2.ms,
+    # 20 ms: the rate model's dt/η (1 ms/0.05). The soma's own relaxation time is
+    # τ_soma/(g_L + g_B + g_A) ≈ 1.5 ms in hidden layers (2.2 ms at the output, β = 1), and
+    # the network settles well within the 25 ms before each window.
+    "tau_soma": 20 * brian2.ms,
+    # 50 ms + 50 ms per sample, the last 25 ms of each phase averaged: 25 ms to settle (about
+    # 5 τ_s and 10 somatic relaxation times), 25 ms (5 spikes at ν_max) to average.
+    "t_free": 50 * brian2.ms,
+    "t_nudged": 50 * brian2.ms,
+    "t_window": 25 * brian2.ms,
+    # deterministic: its rate error is ≤ 1/(ν_max t_window) per window and cancels in part
+    # between the phases; Poisson's is ≈ 1/√(ν_max t_window r).
+    "encoder": "deterministic",
+}
+
+#: The simulation step of the spiking model: 0.5 ms resolves τ_s = 4 ms (8 steps) and keeps
+#: ν_max dt = 0.1, so the phase variable never has to emit two spikes in one step.
+DEFAULT_DT = 0.5 * brian2.ms
+
+
+def make_params(**overrides):
+    """:class:`~corinfo_sim.params.Params` of the spiking model with its defaults (and ``dt``)."""
+    from corinfo_sim.params import Params
+    overrides.setdefault("dt", DEFAULT_DT)
+    return Params(model=NAME, **overrides)
+
+
+# ---- pyramidal neuron, by compartment ---------------------------------------------------------
+#: Soma: the rate model's somatic equation in milliseconds; the rate is updated after each step.
+SOMA = """
+dv_soma/dt = (-g_L*v_soma + g_B*(v_basal - v_soma) + g_A*(v_apical - v_soma)) / tau_soma : volt  # somatic potential u V0
+r : 1                   # rate sigma(u) = clip(u, 0, 1) of the previous step (firing rate / nu_max)
+"""
+
+#: Time within the sample and the two averaging windows (shared by every spiking group).
+CLOCK = """
+step = t_in_timesteps % steps_per_sample : integer  # time step within the sample
+in_window = (step >= free_window_start and step < n_free) or step >= nudged_window_start : boolean
+at_window_start = step == free_window_start or step == nudged_window_start : boolean
+"""
+
+#: Deterministic encoder: the phase integrates the firing rate; a spike when it reaches 1.
+ENCODER_DETERMINISTIC = """
+dphi/dt = nu_max*{rate} : 1  # phase of the integrate-and-fire encoder
+phase_offset : 1 (constant)  # per-neuron part of the starting phase, drawn per run
+phi0 = phase_offset + phase_of_sample(t) - floor(phase_offset + phase_of_sample(t)) : 1  # starting phase
+"""
+THRESHOLD = {"deterministic": "phi >= 1", "poisson": "rand() < nu_max*{rate}*dt"}
+RESET = {"deterministic": "phi -= 1\ncount += int(in_window)", "poisson": "count += int(in_window)"}
+#: Phase set to its starting value at the start of each averaging window (per step, cheap).
+PHASE_RESTART = "phi = phi0*int(at_window_start) + phi*(1 - int(at_window_start))"
+
+#: Basal dendrite: the spike trace of the feedforward pathway.
+BASAL = """
+dbasal_ff/dt = -basal_ff/tau_s : volt  # spike trace of pathway ff_k, mean W_ff r_{k-1} V0
+v_basal = basal_ff : volt  # basal potential
+"""
+
+#: Apical dendrite of a hidden layer: lateral term (graded) and the feedback spike trace.
+APICAL_HIDDEN = """
+dapical_fb/dt = -apical_fb/tau_s : volt  # spike trace of pathway fb_k, mean W_fb r_{k+1} V0
+v_apical = epsilon*(2*gamma*z_inh + g_L*r)*V0 + apical_fb : volt  # apical potential
+z_inh : 1               # activity of the paired interneuron (inh_to_pyr_k)
+"""
+
+#: Apical dendrite of the output layer: lateral term and the teacher current.
+APICAL_OUTPUT = """
+v_apical = (gamma*z_inh + g_L*r)*V0 + v_teacher : volt  # apical potential
+v_teacher = -beta*(r - y)*V0 : volt   # teacher input, zero in the free phase
+beta = beta_of_sample(t)*int(step >= n_free) : 1  # nudging strength (0 in the free phase)
+y = int(label_of_sample(t) == i) : 1  # one-hot label of the current sample
+z_inh : 1               # activity of the paired interneuron (inh_to_pyr_L)
+"""
+
+#: Window sums, spike count and the free-window averages kept for the plasticity.
+WINDOW_VARS = """
+count : 1               # spikes in the current window
+rate_free : 1           # free-window spike count / (nu_max t_window)
+acc_r : 1               # window sum of r
+acc_e_ff : 1            # window sum of the basal error r - v_basal/V0
+acc_z : 1               # window sum of z_inh
+r_free : 1              # free-window average of r
+e_ff_free : 1           # free-window average of the basal error
+r_nudged = acc_r/n_window : 1  # nudged-window average of r (read at the end of the sample)
+"""
+WINDOW_VARS_HIDDEN = """
+acc_e_fb : 1            # window sum of the apical error r - apical_fb/V0
+e_fb_free : 1           # free-window average of the apical error
+"""
+
+#: Window sums, once per step (after the onset reset and the trace recording).
+ACCUMULATE = """
+acc_r += r*int(in_window)
+acc_e_ff += (r - v_basal/V0)*int(in_window)
+acc_z += z_inh*int(in_window)
+"""
+ACCUMULATE_HIDDEN = "acc_e_fb += (r - apical_fb/V0)*int(in_window)\n"
+
+#: End of the free phase: store the free averages, start the nudged window's sums from 0.
+FREE_STORE = """
+r_free = acc_r/n_window
+e_ff_free = acc_e_ff/n_window
+rate_free = count/spikes_per_window
+acc_r = 0
+acc_e_ff = 0
+acc_z = 0
+count = 0
+"""
+FREE_STORE_HIDDEN = """
+e_fb_free = acc_e_fb/n_window
+acc_e_fb = 0
+"""
+
+#: Rate of the new state (after every Euler step).
+RATE_UPDATE = "r = clip(v_soma/V0, 0, 1)"
+
+#: Sample onset: somata, rates, traces and window sums start from 0.
+ONSET_RESET = """
+v_soma = 0*volt
+r = 0
+basal_ff = 0*volt
+z_inh = 0
+acc_r = 0
+acc_e_ff = 0
+acc_z = 0
+count = 0
+"""
+ONSET_RESET_HIDDEN = """
+apical_fb = 0*volt
+acc_e_fb = 0
+"""
+ONSET_PHASE = "phi = phi0\n"
+
+#: Recorded when a traced neuron spikes (``t_spike == t`` right after its reset).
+SPIKE_TIME = "t_spike : second  # time of the last spike\n"
+
+# ---- input layer ------------------------------------------------------------------------------
+#: Input layer r_0 = x: one spiking unit per pixel, firing at ν_max x.
+INPUT = """
+x : 1                   # pixel intensity of the current sample (rate of layer 0)
+count : 1               # spikes in the current window
+rate_free : 1           # free-window spike count / (nu_max t_window)
+"""
+INPUT_LOAD = """
+x = images(image_of_sample(t)*row_period, i)
+count = 0
+"""
+INPUT_FREE_STORE = """
+rate_free = count/spikes_per_window
+count = 0
+"""
+
+# ---- interneuron ------------------------------------------------------------------------------
+#: Interneuron of layer k: graded, z = B_ii r_i + sum_{j != i} B_ij s_j.
+INTERNEURON = """
+dz_spk/dt = -z_spk/tau_s : 1  # spike trace of the off-diagonal lateral input
+z_self : 1              # graded diagonal term B_ii r_i (summed over pyr_to_inh_diag_k)
+z = z_self + z_spk : 1  # interneuron activity
+acc_z : 1               # window sum of z
+"""
+INTERNEURON_ACCUMULATE = "acc_z += z*int(in_window)"
+INTERNEURON_FREE_STORE = "acc_z = 0"
+INTERNEURON_ONSET = """
+z_spk = 0
+z_self = 0
+acc_z = 0
+"""
+
+# ---- synapses, by pathway ------------------------------------------------------------------------
+#: Feedforward pyramidal_{k-1} (or input) -> basal dendrite of pyramidal_k, weights W_ff,k.
+FF_MODEL = """
+w : 1                   # W_ff,k[post, pre]
+eta : 1 (shared, constant)  # per-sample learning rate eta_ff,k
+"""
+FF_ON_PRE = "basal_ff_post += w*spike_weight*V0"  # one spike: w/(nu_max tau_s) into the basal trace
+#: ΔW_ff = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), once per sample, from the window averages.
+FF_PLASTICITY = """
+w += learn_at_onset(t)*eta/beta_at_onset(t)*(acc_e_ff_post/n_window*count_pre/spikes_per_window - e_ff_free_post*rate_free_pre)
+"""
+
+#: Feedback pyramidal_{k+1} -> apical dendrite of pyramidal_k, weights W_fb,k.
+FB_MODEL = FF_MODEL.replace("W_ff,k", "W_fb,k").replace("eta_ff,k", "eta_fb,k")
+FB_ON_PRE = "apical_fb_post += w*spike_weight*V0"  # one spike into the apical feedback trace
+#: ΔW_fb = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), e the apical error.
+FB_PLASTICITY = """
+w += learn_at_onset(t)*eta/beta_at_onset(t)*(acc_e_fb_post/n_window*count_pre/spikes_per_window - e_fb_free_post*rate_free_pre)
+"""
+
+#: Lateral pyramidal_k (j) -> interneuron_k (i), j != i, weights B_k[i, j]: by spikes.
+LATERAL_MODEL = """
+w : 1                   # B_k[post, pre]
+"""
+LATERAL_ON_PRE = "z_spk_post += w*spike_weight"
+#: The diagonal B_k[i, i]: graded, pyramidal_k (i) -> interneuron_k (i).
+LATERAL_DIAG_MODEL = """
+w : 1                   # B_k[i, i]
+z_self_post = w*r_pre : 1 (summed)  # B_ii r_i
+"""
+#: B ← (B − γ z̄ z̄ᵀ)/λ from the nudged window: z̄_i on the interneuron, z̄_j on its partner j.
+LATERAL_PLASTICITY = """
+w = learn_at_onset(t)*(w - gamma*(acc_z_post/n_window)*(acc_z_pre/n_window))/lam + (1 - learn_at_onset(t))*w
+"""
+
+#: Interneuron_k (i) -> apical dendrite of pyramidal_k (i), one-to-one.
+INH_TO_PYR_MODEL = """
+z_inh_post = z_pre : 1 (summed)  # the apical dendrite receives its interneuron's activity
+"""
+
+
+def pyramidal_equations(output, encoder, traced=False):
+    """Equations of a spiking pyramidal neuron of a hidden (``output=False``) or the output layer."""
+    eqs = SOMA + CLOCK + BASAL + (APICAL_OUTPUT if output else APICAL_HIDDEN) + WINDOW_VARS
+    if not output:
+        eqs += WINDOW_VARS_HIDDEN
+    if encoder == "deterministic":
+        eqs += ENCODER_DETERMINISTIC.format(rate="r")
+    if traced:
+        eqs += SPIKE_TIME + "traced : boolean (constant)  # recorded by the trace monitors\n"
+    return eqs
+
+
+def input_equations(encoder):
+    """Equations of the spiking input layer."""
+    eqs = INPUT + CLOCK
+    if encoder == "deterministic":
+        eqs += ENCODER_DETERMINISTIC.format(rate="x")
+    return eqs
+
+
+def threshold(encoder, rate):
+    """Spike condition of the encoder, for the rate variable ``rate``."""
+    return THRESHOLD[encoder].format(rate=rate)
+
+
+def network_class():
+    """The builder of this variant's Brian2 network."""
+    from corinfo_sim.spiking import SpikingCorInfoNetwork
+    return SpikingCorInfoNetwork
