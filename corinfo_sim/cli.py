@@ -91,6 +91,7 @@ def build_parser():
     t.add_argument("--beta-sign", choices=("random", "positive"), default="random")
     t.add_argument("--no-shuffle", action="store_true", help="present training samples in data-set order")
     t.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
+    t.add_argument("--max-test-samples", type=_positive_int, help="evaluate on the first N test samples")
     t.add_argument("--lr-ff", type=_floats, help="per-sample rates η_ff,k, one per layer (default 0.5,0.35,...)")
     t.add_argument("--lr-fb", type=_floats, help="per-sample rates η_fb,k, one per hidden layer (default 0.075)")
     t.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch decay d: rates × d**epoch (1: off)")
@@ -151,7 +152,7 @@ def _params(args, dataset):
 def cmd_train(args):
     from .datasets import load_dataset
     from .training import train
-    dataset = load_dataset(args.dataset, args.data_dir)
+    dataset = load_dataset(args.dataset, args.data_dir).subset(max_test=args.max_test_samples)
     params = _params(args, dataset)
     metrics = train(params, dataset, args.epochs, args.out, init_weights_file=args.init_weights,
                     resume=args.resume, max_train=args.max_train_samples, device=args.device,

@@ -36,6 +36,7 @@ file cannot run code.
 from __future__ import annotations
 
 import _compat_pickle
+import dataclasses
 import gzip
 import os
 import pickle
@@ -146,6 +147,14 @@ class Dataset:
     n_classes: int
     image_shape: tuple
     source: str
+
+    def subset(self, max_train=None, max_test=None):
+        """The same data set with only the first ``max_train`` / ``max_test`` samples of each split."""
+        for name, value in (("--max-train-samples", max_train), ("--max-test-samples", max_test)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise CorInfoError(f"{name} must be a positive integer, got {value!r}")
+        return dataclasses.replace(self, X_train=self.X_train[:max_train], y_train=self.y_train[:max_train],
+                                   X_test=self.X_test[:max_test], y_test=self.y_test[:max_test])
 
     def __repr__(self):
         return (

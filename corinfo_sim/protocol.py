@@ -126,6 +126,7 @@ def parser_for(protocol, doc=None):
                    help=f"epochs per seed (paper: {protocol.epochs})")
     p.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default 0)")
     p.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
+    p.add_argument("--max-test-samples", type=_positive_int, help="evaluate on the first N test samples")
     p.add_argument("--out", required=True, help="protocol folder (one seed_{s} run folder per seed)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted protocol run")
     p.add_argument("--data-dir", help="folder with the data set's files")
@@ -135,11 +136,11 @@ def parser_for(protocol, doc=None):
 
 
 def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir=None, device="cpp_standalone",
-        threads=1, progress=print, variant="antisparse"):
+        threads=1, progress=print, variant="antisparse", max_test=None):
     """Run ``protocol`` for every seed, compiling once; return the summary."""
     from .datasets import load_dataset
     from .training import make_session, train
-    dataset = load_dataset(protocol.dataset, data_dir)
+    dataset = load_dataset(protocol.dataset, data_dir).subset(max_test=max_test)
     os.makedirs(out_dir, exist_ok=True)
     if not resume and any(os.path.exists(os.path.join(out_dir, f"seed_{s}", "metrics.json")) for s in seeds):
         raise CorInfoError(f"{out_dir} already holds runs of these seeds: continue with --resume or choose another --out")
@@ -177,7 +178,7 @@ def main(protocol, argv=None, doc=None):
     try:
         args = parser_for(protocol, doc).parse_args(argv)
         run(protocol, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
-            data_dir=args.data_dir, device=args.device, threads=args.threads)
+            data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples)
     except Diverged as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_DIVERGED

@@ -48,7 +48,10 @@ with the parameters' seed and the plan's contents, and passed to every run (``ru
 The Poisson encoder uses Brian2's ``rand()``, seeded with ``brian2.seed(params.seed)`` when the
 network is built: in standalone mode every run of the binary starts the same random stream.
 """
+import os
 import zlib
+LEAD = int(os.environ.get('LEAD', '0'))
+LEADP = int(os.environ.get('LEADP', '0'))
 
 import brian2
 import numpy as np
@@ -123,6 +126,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, nu_max=p.nu_max, g_L=p.g_leak, epsilon=p.epsilon,
             gamma=p.gamma, lam=p.lam, n_free=n_free, steps_per_sample=steps, n_window=n_window,
             free_window_start=n_free - n_window, nudged_window_start=steps - n_window,
+            free_restart=max(n_free - n_window - LEAD, 0), nudged_restart=max(steps - n_window - LEAD, n_free),
             spikes_per_window=float(p.nu_max * p.t_window), spike_weight=float(1 / (p.nu_max * p.tau_s)),
             row_period=self.row_period, **self.timed,
         )
@@ -155,6 +159,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
                 events["trace"] = "traced and trace_on(t) > 0"
                 events["traced_spike"] = "traced and trace_on(t) > 0 and t_spike == t"
                 reset += "\nt_spike = t"
+            group_ns.update(free_restart=max(n_free - n_window - LEADP, 0), nudged_restart=max(steps - n_window - LEADP, n_free))
             pyr = brian2.NeuronGroup(
                 p.arch[k], m.pyramidal_equations(out, enc, traced), threshold=m.threshold(enc, "r"), reset=reset,
                 method="euler", clock=clock, namespace=group_ns, name=f"pyr_{k}", events=events)

@@ -1,0 +1,111 @@
+"""Protocol scripts end to end: real Fashion-MNIST files, and small MNIST/CIFAR files in the real formats."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_datasets import write_cifar10_dir, write_cifar100_dir, write_mnist_dir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def protocol(name, *args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "protocols", f"{name}.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=1200)
+
+
+def check_summary(out, seeds, epochs):
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == seeds and summary["epochs"] == epochs
+    assert len(summary["per_epoch"]) == epochs
+    final = summary["final"]
+    for key in ("train_acc_mean", "train_acc_std", "test_acc_mean", "test_acc_std"):
+        assert 0 <= final[key] <= 100
+    per_seed = [json.loads((out / f"seed_{s}" / "metrics.json").read_text())["test_acc"][-1] for s in seeds]
+    assert final["test_acc_mean"] == pytest.approx(100 * sum(per_seed) / len(per_seed))
+    csv_lines = (out / "summary.csv").read_text().strip().splitlines()
+    assert csv_lines[0].startswith("epoch,") and len(csv_lines) == epochs + 1
+    md = (out / "summary.md").read_text()
+    assert "| epoch | train accuracy (%) | test accuracy (%) |" in md and "±" in md
+    return summary
+
+
+@pytest.mark.standalone
+def test_mnist_protocol_two_seeds_one_build(tmp_path):
+    write_mnist_dir(tmp_path / "mnist", n_train=40, n_test=12)
+    out = tmp_path / "out"
+    proc = protocol("mnist", "--data-dir", tmp_path / "mnist", "--epochs", 2, "--seeds", "0,1", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("built 784,500,10") == 1, "seeds must share one compiled network"
+    summary = check_summary(out, [0, 1], 2)
+    assert summary["build_s"] > 0
+    # seeds differ, and a finished protocol resumes to nothing new
+    m0, m1 = (json.loads((out / f"seed_{s}" / "metrics.json").read_text()) for s in (0, 1))
+    assert m0["seed"] == 0 and m1["seed"] == 1 and m0["params"]["g_leak"] == 0.5
+    again = protocol("mnist", "--data-dir", tmp_path / "mnist", "--epochs", 2, "--seeds", "0,1", "--out", out,
+                     "--resume")
+    assert again.returncode == 0 and again.stdout.count("nothing to do") == 2
+    refused = protocol("mnist", "--data-dir", tmp_path / "mnist", "--epochs", 2, "--seeds", "0", "--out", out)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+
+
+def test_protocol_bad_input(tmp_path):
+    proc = protocol("mnist", "--data-dir", tmp_path, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "t10k-labels-idx1-ubyte" in proc.stderr
+    proc = protocol("cifar10", "--data-dir", tmp_path, "--out", tmp_path / "o", "--seeds", "1,x")
+    assert proc.returncode == 2 and "1,x" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.standalone
+@pytest.mark.long
+def test_cifar10_protocol(tmp_path):
+    write_cifar10_dir(tmp_path / "c10", sizes=(6, 6, 6, 6, 6), n_test=10)
+    out = tmp_path / "out"
+    proc = protocol("cifar10", "--data-dir", tmp_path / "c10", "--epochs", 1, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    check_summary(out, [0], 1)
+    config = json.loads((out / "seed_0" / "config.json").read_text())
+    assert config["arch"] == [3072, 1000, 10] and config["image_shape"] == [3, 32, 32]
+
+
+@pytest.mark.standalone
+@pytest.mark.long
+def test_cifar100_protocol_reports_top5(tmp_path):
+    write_cifar100_dir(tmp_path / "c100", n_train=12, n_test=8)
+    out = tmp_path / "out"
+    proc = protocol("cifar100", "--data-dir", tmp_path / "c100", "--epochs", 1, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    summary = check_summary(out, [0], 1)
+    metrics = json.loads((out / "seed_0" / "metrics.json").read_text())
+    assert metrics["arch"] == [3072, 2000, 1000, 100] and metrics["params"]["n_free"] == 50
+    assert metrics["test_top5"][0] >= metrics["test_acc"][0]
+    assert "test_top5_mean" in summary["final"]
+
+
+@pytest.mark.standalone
+@pytest.mark.long
+@pytest.mark.skipif(not os.path.isdir(FASHION), reason="Debian package dataset-fashion-mnist not installed")
+def test_fashion_mnist_protocol_on_real_files(tmp_path):
+    out = tmp_path / "out"
+    proc = protocol("fashion_mnist", "--epochs", 1, "--max-train-samples", 1000, "--max-test-samples", 200,
+                    "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    check_summary(out, [0], 1)
+    metrics = json.loads((out / "seed_0" / "metrics.json").read_text())
+    assert metrics["params"]["eta_schedule"] is True and metrics["params"]["g_leak"] == 0.3
+    assert metrics["test_acc"][0] > 0.2  # 1000 online samples already learn something (chance: 0.1)
+
+
+@pytest.mark.standalone
+@pytest.mark.long
+def test_mnist_3layer_protocol(tmp_path):
+    write_mnist_dir(tmp_path / "mnist", n_train=20, n_test=6)
+    out = tmp_path / "out"
+    proc = protocol("mnist_3layer", "--data-dir", tmp_path / "mnist", "--epochs", 1, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "seed_0" / "metrics.json").read_text())
+    assert metrics["arch"] == [784, 500, 500, 10]
