@@ -96,6 +96,8 @@ def build_parser():
     t.add_argument("--lr-fb", type=_floats, help="per-sample rates η_fb,k, one per hidden layer (default 0.075)")
     t.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch decay d: rates × d**epoch (1: off)")
     t.add_argument("--eta-schedule", action="store_true", help="free-phase step η_t = max(η/(1+0.01t), 0.001)")
+    t.add_argument("--probe-samples", type=_index_range,
+                   help="test samples recorded at every step each epoch (traces, correlative information); default 0,1")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--keep-build", action="store_true", help="keep the generated C++ in OUT/build")
     _add_model_args(t)
@@ -156,7 +158,7 @@ def cmd_train(args):
     params = _params(args, dataset)
     metrics = train(params, dataset, args.epochs, args.out, init_weights_file=args.init_weights,
                     resume=args.resume, max_train=args.max_train_samples, device=args.device,
-                    threads=args.threads, keep_build=args.keep_build)
+                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples)
     if metrics["test_acc"]:
         print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {metrics['epochs_done']} "
               f"epochs; results in {args.out}")

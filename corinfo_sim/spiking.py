@@ -31,7 +31,7 @@ start          4      at sample onset: plasticity of the previous sample (synaps
 start          5, 6   at sample onset: record the previous sample's window-averaged rates
 start          7      at sample onset: reset somata, rates, traces, sums; encoder phases to φ₀
 start          8      at sample onset: load the new input
-start          9      at the start of each averaging window: encoder phases to φ₀
+start          9      2 τ_s before each averaging window: encoder phases to φ₀
 start          10,11  traced samples: record every step
 start          12     window sums (rate, errors, z) of the state of step t
 groups         0      Euler step: somata, trace decay, encoder phases
@@ -48,10 +48,7 @@ with the parameters' seed and the plan's contents, and passed to every run (``ru
 The Poisson encoder uses Brian2's ``rand()``, seeded with ``brian2.seed(params.seed)`` when the
 network is built: in standalone mode every run of the binary starts the same random stream.
 """
-import os
 import zlib
-LEAD = int(os.environ.get('LEAD', '0'))
-LEADP = int(os.environ.get('LEADP', '0'))
 
 import brian2
 import numpy as np
@@ -59,6 +56,9 @@ import numpy as np
 from .errors import CorInfoError
 from .network import CorInfoNetwork, wall_clock
 from .weights import check_weights, weight_shapes
+
+#: The encoders' phases restart this many trace time constants τ_s before each averaging window.
+RESTART_LEAD = 2
 
 
 def lateral_index(n):
@@ -122,11 +122,13 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             self.timed["phase_of_sample"] = brian2.TimedArray(shift, dt=T, name="phase_of_sample")
 
         n_free, n_window, steps = p.free_steps, p.window_steps, p.steps_per_sample
+        # encoder phases restart at φ₀ this many steps before each window (see models/spiking.py)
+        lead = int(round(float(RESTART_LEAD * p.tau_s / p.dt)))
         ns = dict(
             V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, nu_max=p.nu_max, g_L=p.g_leak, epsilon=p.epsilon,
             gamma=p.gamma, lam=p.lam, n_free=n_free, steps_per_sample=steps, n_window=n_window,
             free_window_start=n_free - n_window, nudged_window_start=steps - n_window,
-            free_restart=max(n_free - n_window - LEAD, 0), nudged_restart=max(steps - n_window - LEAD, n_free),
+            free_restart=max(n_free - n_window - lead, 0), nudged_restart=max(steps - n_window - lead, n_free),
             spikes_per_window=float(p.nu_max * p.t_window), spike_weight=float(1 / (p.nu_max * p.tau_s)),
             row_period=self.row_period, **self.timed,
         )
@@ -143,6 +145,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         self._free_end(inp, m.INPUT_FREE_STORE)
         if enc == "deterministic":
             inp.run_regularly(m.PHASE_RESTART, when="start", order=9, name="inp_phase")
+        inp.run_regularly(m.INPUT_ACCUMULATE, when="start", order=12, name="inp_window")
         objects.append(inp)
 
         # ---- pyramidal neurons and interneurons ---------------------------------------------------
@@ -159,7 +162,6 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
                 events["trace"] = "traced and trace_on(t) > 0"
                 events["traced_spike"] = "traced and trace_on(t) > 0 and t_spike == t"
                 reset += "\nt_spike = t"
-            group_ns.update(free_restart=max(n_free - n_window - LEADP, 0), nudged_restart=max(steps - n_window - LEADP, n_free))
             pyr = brian2.NeuronGroup(
                 p.arch[k], m.pyramidal_equations(out, enc, traced), threshold=m.threshold(enc, "r"), reset=reset,
                 method="euler", clock=clock, namespace=group_ns, name=f"pyr_{k}", events=events)

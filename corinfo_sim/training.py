@@ -40,8 +40,8 @@ from .session import Session
 from .traces import save_npz as save_traces
 from .weights import atomic_savez, init_weights, load_weights, save_weights
 
-#: Probe samples (first test samples) recorded at every step in each epoch.
-N_PROBE = 2
+#: Probe samples (test-split indices) recorded at every step in each epoch, by default.
+PROBE_SAMPLES = (0, 1)
 #: Test samples whose hidden representations are saved.
 N_REPRESENTATIONS = 2000
 
@@ -78,7 +78,7 @@ def write_json(path, data):
     os.replace(tmp, path)
 
 
-def epoch_plan(params, n_train, n_test, labels, epoch, n_probe=N_PROBE):
+def epoch_plan(params, n_train, n_test, labels, epoch, probe=PROBE_SAMPLES):
     """The plan of one epoch: training order and β signs from a generator seeded (seed, epoch).
 
     The image table is the training split followed by the test split.
@@ -90,8 +90,8 @@ def epoch_plan(params, n_train, n_test, labels, epoch, n_probe=N_PROBE):
     else:
         signs = np.ones(n_train)
     test = n_train + np.arange(n_test)
-    return Plan.make(labels, train=order, test=test, probe=test[:n_probe], beta=params.beta * signs,
-                     probe_beta=params.beta), order
+    return Plan.make(labels, train=order, test=test, probe=n_train + np.asarray(probe, dtype=int),
+                     beta=params.beta * signs, probe_beta=params.beta), order
 
 
 def accuracy(outputs, labels, top=1):
@@ -114,19 +114,28 @@ def training_data(dataset, max_train=None):
     return images, labels, len(X_train), len(dataset.X_test)
 
 
+def probe_samples(dataset, probe=None):
+    """Validated test-split indices of the probe samples (default: the first two)."""
+    n_test = len(dataset.X_test)
+    probe = [p for p in PROBE_SAMPLES if p < n_test] if probe is None else list(probe)
+    if any(not 0 <= p < n_test for p in probe):
+        raise CorInfoError(f"probe samples must lie in 0..{n_test - 1} (test split of {dataset.name}), got {probe}")
+    return probe
+
+
 def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant="antisparse",
-                 threads=1):
+                 threads=1, probe=None):
     """The compiled network a training run uses; several runs (seeds) can share it."""
     images, labels, n_train, n_test = training_data(dataset, max_train)
     trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
-    segments = {"train": n_train, "test": n_test, "probe": min(N_PROBE, n_test)}
+    segments = {"train": n_train, "test": n_test, "probe": len(probe_samples(dataset, probe))}
     return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
                    trace_neurons=trace_neurons, record_rates=True, threads=threads)
 
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
           device="cpp_standalone", threads=1, progress=print, keep_build=False, variant="antisparse",
-          session=None):
+          session=None, probe=None):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
     Parameters
@@ -154,6 +163,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     session : Session, optional
         An already compiled network from :func:`make_session` with the same data and parameters
         (seeds may differ); it stays open. By default a new one is built in ``out_dir/build``.
+    probe : sequence of int, optional
+        Test-split indices of the samples recorded at every step each epoch (traces and
+        correlative information); default the first two.
 
     Returns
     -------
@@ -178,6 +190,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         "representations.npz", "snapshots")}
     config = {"dataset": dataset.name, "data_source": dataset.source, "image_shape": list(dataset.image_shape),
               "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
+              "probe_samples": probe_samples(dataset, probe),
               "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
               "model": variant, "params": params.to_dict(), **environment(device, threads)}
 
@@ -210,15 +223,17 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     own_session = session is None
     if own_session:
         session = make_session(params, dataset, os.path.join(out_dir, "build"), max_train, device, variant,
-                               threads)
-    n_probe = session.segments["probe"]
+                               threads, probe)
+    probe = probe_samples(dataset, probe)
+    if len(probe) != session.segments["probe"]:
+        raise ValueError("the session was built for another number of probe samples")
     metrics["build_s"] = session.build_s
     if own_session and session.build_s:
         progress(f"built the network {','.join(map(str, params.arch))} in {session.build_s:.1f} s "
                  f"(Brian2 {brian2.__version__}, {device}, {threads} thread{'s' * (threads > 1)})")
     try:
         for epoch in range(start, epochs):
-            plan, order = epoch_plan(params, n_train, n_test, labels, epoch, n_probe)
+            plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
             factor = params.lr_factor(epoch)
             result = session.run(plan, weights, lr_factor=factor)
             _check_finite(result, epoch, out_dir)
@@ -327,7 +342,7 @@ def _load_progress(paths, config, params):
             metrics = json.load(f)
     except (OSError, ValueError) as e:
         raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e})") from None
-    for key in ("dataset", "model", "arch", "n_train", "n_test", "params", "init_weights"):
+    for key in ("dataset", "model", "arch", "n_train", "n_test", "params", "init_weights", "probe_samples"):
         if old.get(key) != config.get(key):
             raise CorInfoError(
                 f"cannot resume: the run folder was made with a different {key} "

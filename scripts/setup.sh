@@ -27,7 +27,8 @@ stamp="$venv/.corinfo-setup"
 want=$(cat "$root/setup.cfg" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing corinfo_sim and its dependencies into $venv" >&2
-  "$venv/bin/python" -m pip install -q -e "$root[test]" || return 1
+  # (this machine's pip configuration warns about absent local indexes: not our concern)
+  "$venv/bin/python" -m pip install -q -e "$root[test]" 2> >(grep -v "^WARNING: Location" >&2) || return 1
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
