@@ -21,20 +21,18 @@ class _Parser(argparse.ArgumentParser):
         raise CorInfoError(f"{message} (see '{self.prog} --help')")
 
 
-def _ints(text):
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 64,100,10")
-    return values
+def _number_list(cast, example):
+    """argparse type: a comma-separated list of numbers."""
+    def parse(text):
+        try:
+            return tuple(cast(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. {example}")
+    return parse
 
 
-def _floats(text):
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 0.5,0.35")
-    return values
+_ints = _number_list(int, "64,100,10")
+_floats = _number_list(float, "0.5,0.35")
 
 
 def _positive_int(text):
@@ -236,13 +234,15 @@ def quiet_brian2():
         BrianLogger.console_handler.setLevel(logging.ERROR)
 
 
-def main(argv=None):
-    """Entry point of ``corinfo-sim``."""
+def guarded(action, out=None):
+    """Run ``action()`` and turn the user's problems into an exit status and one line on stderr.
+
+    ``out`` is the run folder named in the message after Ctrl-C.
+    """
     from .training import Diverged
     quiet_brian2()
     try:
-        args = build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
+        action()
     except Diverged as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_DIVERGED
@@ -250,11 +250,21 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        out = getattr(locals().get("args"), "out", None)
-        where = f" in {out}; continue with --resume" if out else ""
+        where = f" in {out()}; continue with --resume" if out and out() else ""
         print(f"interrupted: every finished epoch is kept{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def main(argv=None):
+    """Entry point of ``corinfo-sim``."""
+    state = {}
+
+    def action():
+        state["args"] = args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+
+    return guarded(action, out=lambda: getattr(state.get("args"), "out", None))
 
 
 if __name__ == "__main__":

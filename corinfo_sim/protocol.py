@@ -16,7 +16,6 @@ import csv
 import dataclasses
 import io
 import os
-import sys
 
 import numpy as np
 
@@ -171,22 +170,12 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
 
 def main(protocol, argv=None, doc=None):
     """Command-line entry of a protocol script; returns the exit status."""
-    from .cli import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, quiet_brian2
-    from .training import Diverged
-    quiet_brian2()
-    args = None
-    try:
-        args = parser_for(protocol, doc).parse_args(argv)
+    from .cli import guarded
+    state = {}
+
+    def action():
+        state["args"] = args = parser_for(protocol, doc).parse_args(argv)
         run(protocol, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
             data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples)
-    except Diverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_DIVERGED
-    except CorInfoError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        where = f" in {args.out}; continue with --resume" if args else ""
-        print(f"interrupted: every finished epoch is kept{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+
+    return guarded(action, out=lambda: getattr(state.get("args"), "out", None))

@@ -27,7 +27,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import brian2
 import numpy as np
