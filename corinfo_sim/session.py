@@ -94,6 +94,8 @@ class Session:
         brian2.device.reinit()
         brian2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
         brian2.prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
+        # one compiler per core (Brian2's default "make -j" starts one per code object at once)
+        brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
         placeholder = init_weights(self.params.arch, np.random.default_rng(0))
         self.net = self._new_network(self._placeholder_plan(), placeholder)
         brian2.device.apply_run_args()  # weights and plans come from the command line of each run

@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 
 import brian2
 import numpy as np
@@ -363,8 +362,3 @@ def _load_progress(paths, config, params):
                 if e <= done:
                     corinfo[int(e)] = {k: c[k][n] for k in c.files if k.startswith("I_")}
     return metrics, weights, diag, corinfo
-
-
-def progress_to_stderr(line):
-    """Default progress printer of the command line."""
-    print(line, file=sys.stdout, flush=True)

@@ -140,7 +140,7 @@ r : 1                   # rate sigma(u) = clip(u, 0, 1) of the previous step (fi
 CLOCK = """
 step = t_in_timesteps % steps_per_sample : integer  # time step within the sample
 in_window = (step >= free_window_start and step < n_free) or step >= nudged_window_start : boolean
-at_window_start = step == free_window_start or step == nudged_window_start : boolean
+at_restart = step == free_restart or step == nudged_restart : boolean
 """
 
 #: Deterministic encoder: the phase integrates the firing rate; a spike when it reaches 1.
@@ -150,9 +150,9 @@ phase_offset : 1 (constant)  # per-neuron part of the starting phase, drawn per 
 phi0 = phase_offset + phase_of_sample(t) - floor(phase_offset + phase_of_sample(t)) : 1  # starting phase
 """
 THRESHOLD = {"deterministic": "phi >= 1", "poisson": "rand() < nu_max*{rate}*dt"}
-RESET = {"deterministic": "phi -= 1\ncount += int(in_window)", "poisson": "count += int(in_window)"}
+RESET = {"deterministic": "phi -= 1\nx_out += spike_weight", "poisson": "x_out += spike_weight"}
 #: Phase set to its starting value at the start of each averaging window (per step, cheap).
-PHASE_RESTART = "phi = phi0*int(at_window_start) + phi*(1 - int(at_window_start))"
+PHASE_RESTART = "phi = phi0*int(at_restart) + phi*(1 - int(at_restart))"
 
 #: Basal dendrite: the spike trace of the feedforward pathway.
 BASAL = """
@@ -178,8 +178,9 @@ z_inh : 1               # activity of the paired interneuron (inh_to_pyr_L)
 
 #: Window sums, spike count and the free-window averages kept for the plasticity.
 WINDOW_VARS = """
-count : 1               # spikes in the current window
-rate_free : 1           # free-window spike count / (nu_max t_window)
+dx_out/dt = -x_out/tau_s : 1  # the neuron's own spike trace (presynaptic trace, mean r)
+acc_x : 1               # window sum of x_out
+rate_free : 1           # free-window average of x_out: the presynaptic rate estimate
 acc_r : 1               # window sum of r
 acc_e_ff : 1            # window sum of the basal error r - v_basal/V0
 acc_z : 1               # window sum of z_inh
@@ -194,6 +195,7 @@ e_fb_free : 1           # free-window average of the apical error
 
 #: Window sums, once per step (after the onset reset and the trace recording).
 ACCUMULATE = """
+acc_x += x_out*int(in_window)
 acc_r += r*int(in_window)
 acc_e_ff += (r - v_basal/V0)*int(in_window)
 acc_z += z_inh*int(in_window)
@@ -204,11 +206,11 @@ ACCUMULATE_HIDDEN = "acc_e_fb += (r - apical_fb/V0)*int(in_window)\n"
 FREE_STORE = """
 r_free = acc_r/n_window
 e_ff_free = acc_e_ff/n_window
-rate_free = count/spikes_per_window
+rate_free = acc_x/n_window
+acc_x = 0
 acc_r = 0
 acc_e_ff = 0
 acc_z = 0
-count = 0
 """
 FREE_STORE_HIDDEN = """
 e_fb_free = acc_e_fb/n_window
@@ -224,10 +226,11 @@ v_soma = 0*volt
 r = 0
 basal_ff = 0*volt
 z_inh = 0
+x_out = 0
+acc_x = 0
 acc_r = 0
 acc_e_ff = 0
 acc_z = 0
-count = 0
 """
 ONSET_RESET_HIDDEN = """
 apical_fb = 0*volt
@@ -242,16 +245,19 @@ SPIKE_TIME = "t_spike : second  # time of the last spike\n"
 #: Input layer r_0 = x: one spiking unit per pixel, firing at ν_max x.
 INPUT = """
 x : 1                   # pixel intensity of the current sample (rate of layer 0)
-count : 1               # spikes in the current window
-rate_free : 1           # free-window spike count / (nu_max t_window)
+dx_out/dt = -x_out/tau_s : 1  # the unit's own spike trace (presynaptic trace, mean x)
+acc_x : 1               # window sum of x_out
+rate_free : 1           # free-window average of x_out
 """
 INPUT_LOAD = """
 x = images(image_of_sample(t)*row_period, i)
-count = 0
+x_out = 0
+acc_x = 0
 """
+INPUT_ACCUMULATE = "acc_x += x_out*int(in_window)"
 INPUT_FREE_STORE = """
-rate_free = count/spikes_per_window
-count = 0
+rate_free = acc_x/n_window
+acc_x = 0
 """
 
 # ---- interneuron ------------------------------------------------------------------------------
@@ -279,7 +285,7 @@ eta : 1 (shared, constant)  # per-sample learning rate eta_ff,k
 FF_ON_PRE = "basal_ff_post += w*spike_weight*V0"  # one spike: w/(nu_max tau_s) into the basal trace
 #: ΔW_ff = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), once per sample, from the window averages.
 FF_PLASTICITY = """
-w += learn_at_onset(t)*eta/beta_at_onset(t)*(acc_e_ff_post/n_window*count_pre/spikes_per_window - e_ff_free_post*rate_free_pre)
+w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_ff_post/n_window)*(acc_x_pre/n_window) - e_ff_free_post*rate_free_pre)
 """
 
 #: Feedback pyramidal_{k+1} -> apical dendrite of pyramidal_k, weights W_fb,k.
@@ -287,7 +293,7 @@ FB_MODEL = FF_MODEL.replace("W_ff,k", "W_fb,k").replace("eta_ff,k", "eta_fb,k")
 FB_ON_PRE = "apical_fb_post += w*spike_weight*V0"  # one spike into the apical feedback trace
 #: ΔW_fb = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), e the apical error.
 FB_PLASTICITY = """
-w += learn_at_onset(t)*eta/beta_at_onset(t)*(acc_e_fb_post/n_window*count_pre/spikes_per_window - e_fb_free_post*rate_free_pre)
+w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_fb_post/n_window)*(acc_x_pre/n_window) - e_fb_free_post*rate_free_pre)
 """
 
 #: Lateral pyramidal_k (j) -> interneuron_k (i), j != i, weights B_k[i, j]: by spikes.
