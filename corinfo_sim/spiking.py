@@ -137,9 +137,13 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         objects = []
 
         # ---- input layer: spike generators ---------------------------------------------------
+        import os
+        li = int(os.environ.get("LEAD_IN", lead)); lp = int(os.environ.get("LEAD_PYR", lead))
+        ns_in = dict(ns, free_restart=max(n_free - n_window - li, 0), nudged_restart=max(steps - n_window - li, n_free))
+        ns.update(free_restart=max(n_free - n_window - lp, 0), nudged_restart=max(steps - n_window - lp, n_free))
         self.inp = inp = brian2.NeuronGroup(
             p.arch[0], m.input_equations(enc), threshold=m.threshold(enc, "x"), reset=m.RESET[enc],
-            method="euler", clock=clock, namespace=ns, name="inp", events={"free_end": "step == n_free"})
+            method="euler", clock=clock, namespace=ns_in, name="inp", events={"free_end": "step == n_free"})
         load = m.INPUT_LOAD + (m.ONSET_PHASE if enc == "deterministic" else "")
         inp.run_regularly(load, dt=T, when="start", order=8, name="inp_load")
         self._free_end(inp, m.INPUT_FREE_STORE)

@@ -323,6 +323,7 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
     if result.traces is not None:
         traces = dict(result.traces)
         traces["sample"] = traces["sample"] - n_train  # index into the test split
+        traces["label"] = dataset.y_test[traces["sample"]]
         save_traces(paths["traces.npz"], traces)
     n_rep = min(N_REPRESENTATIONS, plan.segments["test"])
     reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in result.rates.items()}

@@ -129,6 +129,26 @@ def _output_layer(data):
     return teachers[-1] if teachers else None
 
 
+def _first_label(data, keep):
+    if "label" not in data:
+        return None
+    return int(np.asarray(data["label"])[keep][0])
+
+
+def _is_label(data, k, output, neuron, keep):
+    return k == output and _first_label(data, keep) == neuron
+
+
+def _shown_columns(data, k, output, recorded_ids, keep, n):
+    """Columns of the recorded neurons to draw: the label neuron first at the output layer."""
+    columns = list(range(len(recorded_ids)))
+    label = _first_label(data, keep)
+    if k == output and label is not None and label in recorded_ids:
+        first = int(np.flatnonzero(recorded_ids == label)[0])
+        columns = [first] + [c for c in columns if c != first]
+    return columns[:n]
+
+
 @style.styled
 def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=True, axes=None):
     """Somatic, basal and apical potentials, interneuron activity and teacher signal over time.
@@ -141,7 +161,8 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
     layers : sequence of int, optional
         Layers to show (default: every recorded layer).
     neurons_per_layer : int
-        At most this many neurons per layer (the first recorded ones).
+        At most this many neurons per layer: the first recorded ones, except at the output, where
+        the neuron of the first shown sample's label (``label`` in the traces) comes first.
     samples : sequence of int, optional
         Only the steps of these samples (default: all).
     legend : bool
@@ -178,9 +199,11 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
     colors = [f"C{i}" for i in range(neurons_per_layer)]
     for j, k in enumerate(layers):
         n = np.shape(data[f"v_soma_L{k}"])[1] if np.ndim(data[f"v_soma_L{k}"]) == 2 else 1
-        n = min(n, neurons_per_layer)
-        ids = np.asarray(data.get(f"neurons_L{k}", np.arange(n)))[:n]
-        labels = [f"neuron {i}" for i in ids]
+        recorded_ids = np.asarray(data.get(f"neurons_L{k}", np.arange(n)))
+        columns = _shown_columns(data, k, output, recorded_ids, keep, min(n, neurons_per_layer))
+        n = len(columns)
+        ids = recorded_ids[columns]
+        labels = [f"neuron {i}" + (" (label)" if _is_label(data, k, output, i, keep) else "") for i in ids]
         visible = []
         for i, (prefix, name, default_unit) in enumerate(rows):
             ax = axes[i, j]
@@ -188,7 +211,7 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
             if key not in data:
                 ax.set_visible(False)
                 continue
-            values = np.asarray(data[key], dtype=float).reshape(len(t), -1)[keep, :n]
+            values = np.asarray(data[key], dtype=float).reshape(len(t), -1)[keep][:, columns]
             for line_index, color in enumerate(colors[: values.shape[1]]):
                 ax.plot(t[keep], values[:, line_index], color=color, lw=0.9,
                         label=labels[line_index] if line_index < len(labels) else None)
