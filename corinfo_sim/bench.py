@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 
+import brian2
 import numpy as np
 
 from . import dense
@@ -20,10 +21,11 @@ from .training import environment
 from .weights import init_weights
 
 
-def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0):
+def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
+          variant="antisparse", params=None):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures."""
-    params = Params(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1),
-                    lr_fb=(0.001,) * (len(arch) - 2))
+    params = params or Params(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1),
+                              lr_fb=(0.001,) * (len(arch) - 2))
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
     images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
@@ -31,7 +33,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     weights = init_weights(arch, rng)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
-                          os.path.join(tmp, "build"), threads=threads)
+                          os.path.join(tmp, "build"), threads=threads, variant=variant)
         try:
             plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
                              beta=np.ones(samples))
@@ -39,11 +41,11 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         finally:
             session.close()
     out = {
-        "arch": list(arch), "samples": samples, "eval_samples": eval_samples,
+        "model": variant, "arch": list(arch), "samples": samples, "eval_samples": eval_samples,
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
         "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
         "compile_s": session.build_s, "run_s": result.seconds,
-        "steps_per_sample": params.steps_per_sample,
+        "steps_per_sample": params.steps_per_sample, "sample_ms": float(params.sample_duration / brian2.ms),
     }
     if dense_samples > 0:
         dp = dense.DenseParams(epsilon=params.epsilon, lam=params.lam, g_leak=params.g_leak, eta=params.eta,

@@ -57,6 +57,9 @@ def _index_range(text):
 
 
 def _add_model_args(p):
+    from .models import VARIANTS
+    p.add_argument("--model", choices=VARIANTS, default="antisparse",
+                   help="model variant (default antisparse: the paper's rate network)")
     p.add_argument("--arch", type=_ints, help="layer sizes, input first (default: data set inputs,100,classes)")
     p.add_argument("--epsilon", type=float, default=0.15, help="ε (default 0.15)")
     p.add_argument("--lambda", dest="lam", type=float, default=0.99999, help="λ (default 0.99999)")
@@ -110,6 +113,7 @@ def build_parser():
     b.add_argument("--samples", type=_positive_int, default=1000)
     b.add_argument("--threads", type=_positive_int, default=1)
     b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
+    b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
     r.add_argument("--weights", required=True)
@@ -156,7 +160,8 @@ def cmd_train(args):
     params = _params(args, dataset)
     metrics = train(params, dataset, args.epochs, args.out, init_weights_file=args.init_weights,
                     resume=args.resume, max_train=args.max_train_samples, device=args.device,
-                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples)
+                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
+                    variant=args.model)
     if metrics["test_acc"]:
         print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {metrics['epochs_done']} "
               f"epochs; results in {args.out}")
@@ -176,7 +181,7 @@ def cmd_evaluate(args):
     if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
         raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
                            f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
-    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads)
+    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads, variant=args.model)
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 
@@ -195,7 +200,7 @@ def cmd_traces(args):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise CorInfoError(f"folder of {path} does not exist: create it first")
     traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
-                    neurons=args.neurons, plastic=args.plastic, device=args.device)
+                    neurons=args.neurons, plastic=args.plastic, device=args.device, variant=args.model)
     weights_after = traces.pop("weights_after", None)
     save_npz(args.out, traces)
     print(f"{len(traces['t'])} steps of {len(args.samples)} sample(s) written to {args.out}")
@@ -211,7 +216,10 @@ def cmd_traces(args):
 
 def cmd_bench(args):
     from .bench import bench
-    print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples), indent=1))
+    from .models import get_variant
+    get_variant(args.model)
+    print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
+                           variant=args.model), indent=1))
 
 
 def cmd_figure(args):
