@@ -17,6 +17,7 @@ from . import (
     corinfo,
     embedding,
     learning_curves,
+    raster,
     receptive_fields,
     schematic,
     style,
@@ -36,6 +37,7 @@ FIGURES = {
     "receptive-fields": receptive_fields,
     "embedding": embedding,
     "schematic": schematic,
+    "raster": raster,
 }
 
 
