@@ -18,6 +18,8 @@ key                 unit    content
 ``phase``           —       0 free, 1 nudged
 ``sample``          —       index of the sample shown at each step
 ``units``           —       JSON string: key → unit
+``spikes_t_L{k}``   ms      spiking model only: spike times of the recorded neurons
+``spikes_i_L{k}``   —       spiking model only: the neuron index of each spike
 ==================  ======  ==============================================================
 
 Each row is the state at the start of a step (after the onset reset at a sample's first
@@ -74,6 +76,10 @@ def collect(net, plan, sample_ids=None):
             units[f"{key}_L{k}"] = UNITS[key]
         out[f"neurons_L{k}"] = neurons.astype(np.int64)
         units[f"neurons_L{k}"] = UNITS["neurons"]
+    if hasattr(net, "spike_trains"):  # spiking variants: spike times on the same time axis
+        for k, (t_ms, neuron) in net.spike_trains().items():
+            out[f"spikes_t_L{k}"], out[f"spikes_i_L{k}"] = t_ms, neuron
+            units[f"spikes_t_L{k}"], units[f"spikes_i_L{k}"] = "ms", ""
     step_in_sample = np.arange(steps) % T
     slot = slots[np.arange(steps) // T]
     sample = plan.image[slot] if sample_ids is None else np.asarray(sample_ids)[np.arange(steps) // T]
@@ -165,6 +171,7 @@ def record(weights, dataset, samples, params, split="test", layers=None, neurons
 def save_nwb(path, traces, description="corinfo_sim membrane traces", identifier=None):
     """Write traces to an NWB file (pynwb): one TimeSeries per layer and variable, phases as epochs.
 
+    Spike times (spiking model) go into the units table, one unit per recorded neuron.
     Potentials are stored in volts (NWB's SI convention, ``conversion`` 1e-3 from the stored mV);
     the free and nudged phases of every sample are the file's epochs, tagged ``free``/``nudged``.
     """
@@ -178,7 +185,7 @@ def save_nwb(path, traces, description="corinfo_sim membrane traces", identifier
                   session_start_time=datetime.datetime.now(datetime.timezone.utc))
     t = np.asarray(traces["t"]) * 1e-3  # s
     for key in sorted(traces):
-        if "_L" not in key or key.startswith("neurons_"):
+        if "_L" not in key or key.startswith(("neurons_", "spikes_")):
             continue
         unit = units.get(key, "")
         volts = unit == "mV"
@@ -191,6 +198,14 @@ def save_nwb(path, traces, description="corinfo_sim membrane traces", identifier
                                    unit="dimensionless", description="nudging strength"))
     nwb.add_acquisition(TimeSeries(name="sample", data=np.asarray(traces["sample"], dtype=float), timestamps=t,
                                    unit="dimensionless", description="index of the sample shown"))
+    spiking = sorted(int(key[len("spikes_t_L"):]) for key in traces if key.startswith("spikes_t_L"))
+    if spiking:  # spike times of the recorded neurons: NWB's units table
+        nwb.add_unit_column(name="layer", description="layer k of the pyramidal neuron")
+        nwb.add_unit_column(name="neuron", description="index of the neuron in its layer")
+        for k in spiking:
+            times, index = np.asarray(traces[f"spikes_t_L{k}"]) * 1e-3, np.asarray(traces[f"spikes_i_L{k}"])
+            for neuron in np.asarray(traces[f"neurons_L{k}"]):
+                nwb.add_unit(spike_times=np.sort(times[index == neuron]), layer=k, neuron=int(neuron))
     dt = t[1] - t[0] if len(t) > 1 else 1e-3
     phase = np.asarray(traces["phase"])
     sample = np.asarray(traces["sample"])

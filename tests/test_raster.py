@@ -42,3 +42,17 @@ def test_raster_without_spikes_is_refused(tmp_path):
     spiking_traces(tmp_path / "t.npz", with_spikes=False)
     with pytest.raises(CorInfoError, match="no spikes"):
         make_figure("raster", tmp_path, tmp_path / "r.png", traces=tmp_path / "t.npz")
+
+
+def test_spikes_go_to_the_nwb_units_table(tmp_path):
+    from pynwb import NWBHDF5IO
+
+    from corinfo_sim.traces import save_nwb
+    data = spiking_traces(tmp_path / "t.npz")
+    save_nwb(tmp_path / "t.nwb", data)
+    with NWBHDF5IO(str(tmp_path / "t.nwb"), "r") as io:
+        units = io.read().units.to_dataframe()
+    assert list(units["neuron"]) == [0, 2, 5, 7] and set(units["layer"]) == {1}
+    for _, unit in units.iterrows():
+        expected = np.sort(data["spikes_t_L1"][data["spikes_i_L1"] == unit["neuron"]]) * 1e-3
+        np.testing.assert_allclose(unit["spike_times"], expected)
