@@ -129,3 +129,24 @@ def test_two_runs_at_once_do_not_disturb_each_other(tmp_path):
     a, b = load_weights(tmp_path / "r1" / "weights.npz"), load_weights(tmp_path / "alone" / "weights.npz")
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+@pytest.mark.standalone
+@pytest.mark.long
+def test_ctrl_c_keeps_finished_epochs(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([EXE, "train", "--dataset", "digits", "--epochs", "50", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and not (out / "metrics.json").exists():
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    done = json.loads((out / "metrics.json").read_text())["epochs_done"]
+    assert 1 <= done < 50
+    with np.load(out / "weights.npz") as w:
+        assert all(np.all(np.isfinite(w[k])) for k in w.files)
+    resumed = cli("train", "--dataset", "digits", "--epochs", done + 1, "--out", out, "--resume")
+    assert resumed.returncode == 0 and json.loads((out / "metrics.json").read_text())["epochs_done"] == done + 1
