@@ -141,7 +141,10 @@ def _params(args, dataset):
     from .params import Params
     arch = args.arch or (dataset.X_train.shape[1], 100, dataset.n_classes)
     kwargs = dict(arch=arch, epsilon=args.epsilon, lam=args.lam, g_leak=args.g_leak, eta=args.eta,
-                  n_free=args.n_free, n_nudged=args.n_nudged)
+                  n_free=args.n_free, n_nudged=args.n_nudged, model=args.model)
+    if args.model == "spiking":
+        from .models.spiking import DEFAULT_DT
+        kwargs["dt"] = DEFAULT_DT
     if hasattr(args, "seed"):
         if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
             raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")

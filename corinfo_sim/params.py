@@ -19,9 +19,9 @@ DEFAULT_LR_FF_REST = 0.35
 DEFAULT_LR_FB = 0.075
 
 #: Fields of the spiking model only (None in the rate model).
-SPIKING_FIELDS = ("nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window", "encoder")
+SPIKING_FIELDS = ("nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window", "encoder", "nu_input")
 #: Fields that hold Brian2 quantities.
-QUANTITY_FIELDS = ("V0", "dt", "nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window")
+QUANTITY_FIELDS = ("V0", "dt", "nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window", "nu_input")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class Params:
         the spiking model's default (``models/spiking.py``); they must stay None for the rate model.
     encoder : str or None
         Spiking model only: ``"deterministic"`` (integrate-and-fire phase) or ``"poisson"``.
+    nu_input : brian2.Quantity or None
+        Spiking model only: maximal firing rate of the input units (pixel x fires at nu_input·x).
     """
 
     arch: tuple = (64, 100, 10)
@@ -101,6 +103,7 @@ class Params:
     t_nudged: brian2.Quantity = None
     t_window: brian2.Quantity = None
     encoder: str = None
+    nu_input: brian2.Quantity = None
 
     def __post_init__(self):
         arch = tuple(self.arch)
@@ -188,7 +191,7 @@ class Params:
         if self.eta_schedule:
             raise CorInfoError("the neural step schedule (--eta-schedule) belongs to the rate model, not to 'spiking'")
         dt = float(self.dt)
-        units = {"nu_max": (brian2.Hz, "200*Hz"), "tau_s": (brian2.second, "4*ms"),
+        units = {"nu_max": (brian2.Hz, "800*Hz"), "nu_input": (brian2.Hz, "200*Hz"), "tau_s": (brian2.second, "4*ms"),
                  "tau_soma": (brian2.second, "20*ms"), "t_free": (brian2.second, "50*ms"),
                  "t_nudged": (brian2.second, "50*ms"), "t_window": (brian2.second, "25*ms")}
         for name, (unit, example) in units.items():
@@ -205,9 +208,10 @@ class Params:
             raise CorInfoError(
                 f"the averaging window t_window = {self.t_window} must fit into both phases "
                 f"(t_free = {self.t_free}, t_nudged = {self.t_nudged})")
-        if float(self.nu_max) * dt > 1:
-            raise CorInfoError(
-                f"nu_max * dt = {float(self.nu_max) * dt:.3g} exceeds 1 spike per step: lower nu_max or dt")
+        for name in ("nu_max", "nu_input"):
+            if float(getattr(self, name)) * dt > 1:
+                raise CorInfoError(
+                    f"{name} * dt = {float(getattr(self, name)) * dt:.3g} exceeds 1 spike per step: lower {name} or dt")
         if float(self.tau_s) <= dt:
             raise CorInfoError(f"tau_s = {self.tau_s} must exceed the step dt = {self.dt}")
         # the fastest somatic relaxation (hidden layer, or the nudged output) must be a stable Euler step

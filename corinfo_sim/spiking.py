@@ -8,15 +8,18 @@ same weights format, ``run_args``, recordings and segment timer, so a
 ==========================  ==============================================================
 object                      what it is
 ==========================  ==============================================================
-``inp``                     input layer: one spike generator per pixel, rate ν_max x
+``inp``                     input layer: one spike generator per pixel, rate ν_input x
 ``pyr_k``                   spiking pyramidal neurons of layer k (soma, basal and apical traces)
 ``inh_k``                   graded interneurons of layer k (z = B_ii r_i + Σ_{j≠i} B_ij s_j)
 ``ff_k``                    feedforward synapses (spikes → basal trace of layer k), W_ff,k
 ``fb_k``                    feedback synapses (spikes → apical trace of layer k), W_fb,k
 ``pyr_to_inh_k``            lateral synapses j → i, j ≠ i, by spikes: B_k off the diagonal
 ``pyr_to_inh_diag_k``       lateral synapses i → i, graded: the diagonal of B_k
-``inh_to_pyr_k``            interneuron i → apical dendrite of pyramidal neuron i
 ==========================  ==============================================================
+
+Interneuron i → apical dendrite of pyramidal neuron i is one-to-one: the pyramidal neuron reads
+the interneuron's z as a linked variable (``z_inh``), and keeps the window sum of z for the
+lateral rule, which the interneuron reads back (``acc_z``), so no per-step synaptic sum is needed.
 
 Schedule of one time step (``when``, ``order``); every quantity averaged or recorded at the start
 of step s is the state at that time, so the window sums, the traces and the rate recordings agree:
@@ -25,20 +28,20 @@ of step s is the state at that time, so the window sums, the traces and the rate
 slot           order  operation
 =============  =====  ==========================================================================
 start          0      graded lateral term B_ii r_i from the rates r(t); segment timer
-start          1      interneuron activity z copied to its pyramidal partner
+start          1      interneuron activity z = B_ii r_i + lateral trace; the trace decays
 start          2, 3   at the end of the free phase: store the free-window averages, reset the sums
 start          4      at sample onset: plasticity of the previous sample (synapses)
 start          5, 6   at sample onset: record the previous sample's window-averaged rates
 start          7      at sample onset: reset somata, rates, traces, sums; encoder phases to φ₀
 start          8      at sample onset: load the new input
-start          9      2 τ_s before each averaging window: encoder phases to φ₀
+start          9      encoder phases to φ₀ before each window (same lead in both phases); window
+                      sums (spike trace, rate, errors, z) of the state of step t
 start          10,11  traced samples: record every step
-start          12     window sums (rate, errors, z) of the state of step t
 groups         0      Euler step: somata, trace decay, encoder phases
 after_groups   0      rates r(t + dt) = σ(v(t + dt) / V0)
 thresholds     0      spikes (phase ≥ 1, or Poisson)
 synapses       0      spikes into the target traces (felt from the next step on)
-resets         0      phase −= 1, spike counted if in a window
+resets         0      phase −= 1, the unit's own spike trace += 1/(ν τ_s)
 after_resets   0, 1   traced samples: record the spikes of the trace neurons
 =============  =====  ==========================================================================
 
@@ -57,7 +60,8 @@ from .errors import CorInfoError
 from .network import CorInfoNetwork, wall_clock
 from .weights import check_weights, weight_shapes
 
-#: The encoders' phases restart this many trace time constants τ_s before each averaging window.
+#: Pyramidal encoders restart this many trace time constants τ_s before each averaging window
+#: (the input units as early as both phases allow).
 RESTART_LEAD = 2
 
 
@@ -100,13 +104,17 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             raise CorInfoError("the images contain NaN or inf values: clean the data set")
         if images.size and (images.min() < 0 or images.max() > 1):
             raise CorInfoError(
-                f"the spiking model needs pixel intensities in [0, 1] (they are firing rates / nu_max), "
+                f"the spiking model needs pixel intensities in [0, 1] (they are firing rates / nu_input), "
                 f"got [{images.min():.3g}, {images.max():.3g}]: rescale the data set")
         self.plan = plan
         self.L = L = p.n_layers
         T = p.sample_duration
         self.sample_duration = T
         self.trace_neurons = {int(k): np.asarray(v, dtype=int) for k, v in (trace_neurons or {}).items()}
+        for k, idx in self.trace_neurons.items():
+            if not 1 <= k <= L or len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
+                raise CorInfoError(f"trace neurons: layer {k} must lie in 1..{L} and its neuron indices in "
+                                   f"0..{p.arch[k] - 1 if 1 <= k <= L else '?'}")
         enc = p.encoder
         if enc == "poisson":
             brian2.seed(p.seed)
@@ -122,14 +130,14 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             self.timed["phase_of_sample"] = brian2.TimedArray(shift, dt=T, name="phase_of_sample")
 
         n_free, n_window, steps = p.free_steps, p.window_steps, p.steps_per_sample
-        # encoder phases restart at φ₀ this many steps before each window (see models/spiking.py)
-        lead = int(round(float(RESTART_LEAD * p.tau_s / p.dt)))
+        # encoder phases restart at φ₀ the same number of steps before both windows: the input
+        # units (constant rates) as early as both phases allow, the pyramidal neurons 2 τ_s before
+        settle = min(n_free, steps - n_free) - n_window
+        lead = min(int(round(float(RESTART_LEAD * p.tau_s / p.dt))), settle)
         ns = dict(
-            V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, nu_max=p.nu_max, g_L=p.g_leak, epsilon=p.epsilon,
+            V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, g_L=p.g_leak, epsilon=p.epsilon,
             gamma=p.gamma, lam=p.lam, n_free=n_free, steps_per_sample=steps, n_window=n_window,
             free_window_start=n_free - n_window, nudged_window_start=steps - n_window,
-            free_restart=max(n_free - n_window - lead, 0), nudged_restart=max(steps - n_window - lead, n_free),
-            spikes_per_window=float(p.nu_max * p.t_window), spike_weight=float(1 / (p.nu_max * p.tau_s)),
             row_period=self.row_period, **self.timed,
         )
         self.namespace = ns
@@ -137,19 +145,21 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         objects = []
 
         # ---- input layer: spike generators ---------------------------------------------------
-        import os
-        li = int(os.environ.get("LEAD_IN", lead)); lp = int(os.environ.get("LEAD_PYR", lead))
-        ns_in = dict(ns, free_restart=max(n_free - n_window - li, 0), nudged_restart=max(steps - n_window - li, n_free))
-        ns.update(free_restart=max(n_free - n_window - lp, 0), nudged_restart=max(steps - n_window - lp, n_free))
+        # constant rates: restarted at the same time before both windows, the input's spike trains
+        # are the same in both windows and in the trace time before them
+        # (each group and the synapses it drives get their own maximal rate and spike weight)
+        ns_in = dict(ns, free_restart=n_free - n_window - settle, nudged_restart=steps - n_window - settle,
+                     nu_max=p.nu_input, spike_weight=float(1 / (p.nu_input * p.tau_s)))
+        ns_pyr = dict(ns, free_restart=n_free - n_window - lead, nudged_restart=steps - n_window - lead,
+                      nu_max=p.nu_max, spike_weight=float(1 / (p.nu_max * p.tau_s)))
         self.inp = inp = brian2.NeuronGroup(
             p.arch[0], m.input_equations(enc), threshold=m.threshold(enc, "x"), reset=m.RESET[enc],
             method="euler", clock=clock, namespace=ns_in, name="inp", events={"free_end": "step == n_free"})
         load = m.INPUT_LOAD + (m.ONSET_PHASE if enc == "deterministic" else "")
         inp.run_regularly(load, dt=T, when="start", order=8, name="inp_load")
         self._free_end(inp, m.INPUT_FREE_STORE)
-        if enc == "deterministic":
-            inp.run_regularly(m.PHASE_RESTART, when="start", order=9, name="inp_phase")
-        inp.run_regularly(m.INPUT_ACCUMULATE, when="start", order=12, name="inp_window")
+        restart = m.PHASE_RESTART if enc == "deterministic" else ""
+        inp.run_regularly(restart + m.INPUT_ACCUMULATE, when="start", order=9, name="inp_step")
         objects.append(inp)
 
         # ---- pyramidal neurons and interneurons ---------------------------------------------------
@@ -157,7 +167,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         for k in range(1, L + 1):
             out = k == L
             traced = k in self.trace_neurons
-            group_ns = dict(ns, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon)
+            group_ns = dict(ns_pyr, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon)
             events = {"free_end": "step == n_free"}
             if record_rates:
                 events["record_rates"] = "step == 0 and record_at_onset(t) > 0"
@@ -175,22 +185,20 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             onset = m.ONSET_RESET + ("" if out else m.ONSET_RESET_HIDDEN)
             onset += m.ONSET_PHASE if enc == "deterministic" else ""
             pyr.run_regularly(onset, dt=T, when="start", order=7, name=f"pyr_{k}_onset")
-            if enc == "deterministic":
-                pyr.run_regularly(m.PHASE_RESTART, when="start", order=9, name=f"pyr_{k}_phase")
-            pyr.run_regularly(m.ACCUMULATE + ("" if out else m.ACCUMULATE_HIDDEN), when="start", order=12,
-                              name=f"pyr_{k}_window")
+            pyr.run_regularly(restart + m.ACCUMULATE + ("" if out else m.ACCUMULATE_HIDDEN), when="start",
+                              order=9, name=f"pyr_{k}_step")
             pyr.run_regularly(m.RATE_UPDATE, when="after_groups", order=0, name=f"pyr_{k}_rate")
 
-            inh = brian2.NeuronGroup(p.arch[k], m.INTERNEURON + m.CLOCK, method="euler", clock=clock,
-                                     namespace=ns, name=f"inh_{k}", events={"free_end": "step == n_free"})
-            self._free_end(inh, m.INTERNEURON_FREE_STORE)
+            inh = brian2.NeuronGroup(p.arch[k], m.INTERNEURON, clock=clock, namespace=ns, name=f"inh_{k}")
+            inh.run_regularly(m.INTERNEURON_STEP, when="start", order=1, name=f"inh_{k}_step")
             inh.run_regularly(m.INTERNEURON_ONSET, dt=T, when="start", order=7, name=f"inh_{k}_onset")
-            inh.run_regularly(m.INTERNEURON_ACCUMULATE, when="start", order=12, name=f"inh_{k}_window")
+            pyr.z_inh = brian2.linked_var(inh, "z")
+            inh.acc_z = brian2.linked_var(pyr, "acc_z")
             self.pyr[k], self.inh[k] = pyr, inh
             objects += [pyr, inh]
 
         # ---- synapses, by pathway -------------------------------------------------------------
-        self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag, self.inh_to_pyr = {}, {}, {}, {}, {}
+        self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag = {}, {}, {}, {}
         for k in range(1, L + 1):
             n = p.arch[k]
             pre = inp if k == 1 else self.pyr[k - 1]
@@ -204,12 +212,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
                                  f"pyr_to_inh_diag_{k}", index=(np.arange(n), np.arange(n)))
             self._schedule_summed(diag, order=0)
             self.pyr_to_inh_diag[k] = diag
-            syn = brian2.Synapses(self.inh[k], self.pyr[k], m.INH_TO_PYR_MODEL, clock=clock, namespace=ns,
-                                  name=f"inh_to_pyr_{k}")
-            syn.connect(j="i")
-            self._schedule_summed(syn, order=1)
-            self.inh_to_pyr[k] = syn
-        for pathway in (self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag, self.inh_to_pyr):
+        for pathway in (self.ff, self.fb, self.pyr_to_inh, self.pyr_to_inh_diag):
             objects += list(pathway.values())
 
         # ---- monitors ---------------------------------------------------------------------------
@@ -227,8 +230,6 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
                 objects.append(mon)
         self.trace_monitors, self.spike_monitors = {}, {}
         for k, idx in self.trace_neurons.items():
-            if len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
-                raise CorInfoError(f"neuron indices for layer {k} must lie in 0..{p.arch[k] - 1}")
             traced = np.zeros(p.arch[k], dtype=bool)
             traced[idx] = True
             self.pyr[k].traced = traced
@@ -263,11 +264,15 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
 
     def _pathway(self, pre, post, model, on_pre, plasticity, name, index=None):
         """Synapses of one pathway: spikes into a trace (``on_pre``), plasticity once per sample."""
-        syn = brian2.Synapses(pre, post, model, on_pre=on_pre, clock=self.clock, namespace=self.namespace,
+        namespace = dict(self.namespace, spike_weight=pre.namespace["spike_weight"])
+        syn = brian2.Synapses(pre, post, model, on_pre=on_pre, clock=self.clock, namespace=namespace,
                               name=name)
         if index is None:
             index = (np.repeat(np.arange(len(pre)), len(post)), np.tile(np.arange(len(post)), len(pre)))
-        syn.connect(i=index[0], j=index[1])
+        if len(index[0]):
+            syn.connect(i=index[0], j=index[1])
+        else:  # a layer of one neuron has no off-diagonal lateral synapse
+            syn.connect(False)
         syn._index = index
         syn.run_regularly(plasticity, dt=self.sample_duration, when="start", order=4, name=f"{name}_plasticity")
         return syn
@@ -290,13 +295,8 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         return [self.inp] + [self.pyr[k] for k in range(1, self.L + 1)]
 
     # ---- weights ---------------------------------------------------------------------------------
-    def pathways(self):
-        """``{weights-file key: Synapses}``; ``B{k}`` is the spiking (off-diagonal) part of B_k.
-
-        The diagonal of B_k is held by ``pyr_to_inh_diag[k]``; :meth:`get_weights` and
-        :meth:`set_weights` join the two.
-        """
-        return super().pathways()
+    # pathways() (inherited) maps ``B{k}`` to the spiking, off-diagonal part of B_k; its diagonal
+    # is held by ``pyr_to_inh_diag[k]``, and get_weights/set_weights/run_args join the two.
 
     def _synaptic_weights(self):
         """``{Synapses: flat weights}`` of every plastic pathway from the remembered matrices."""

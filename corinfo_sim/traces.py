@@ -84,7 +84,7 @@ def collect(net, plan, sample_ids=None):
     slot = slots[np.arange(steps) // T]
     sample = plan.image[slot] if sample_ids is None else np.asarray(sample_ids)[np.arange(steps) // T]
     out["t"] = np.arange(steps) * float(p.dt / brian2.ms)
-    out["phase"] = (step_in_sample >= p.n_free).astype(np.int8)
+    out["phase"] = (step_in_sample >= p.free_steps).astype(np.int8)
     out["beta"] = plan.beta[slot] * out["phase"]
     out["sample"] = np.asarray(sample, dtype=np.int64)
     for key in ("t", "beta", "phase", "sample"):

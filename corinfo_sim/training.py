@@ -319,7 +319,7 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
         steps = arrays[next(iter(arrays))].shape[-1]
         p = Params.from_dict(metrics["params"])
         atomic_savez(paths["corinfo.npz"], epoch=np.array(epochs), t=np.arange(steps) * float(p.dt / brian2.ms),
-                     phase=(np.arange(steps) >= p.n_free).astype(np.int8), **arrays)
+                     phase=(np.arange(steps) >= p.free_steps).astype(np.int8), **arrays)
     if result.traces is not None:
         traces = dict(result.traces)
         traces["sample"] = traces["sample"] - n_train  # index into the test split
