@@ -24,8 +24,13 @@ from .weights import init_weights
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
           variant="antisparse", params=None):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures."""
-    params = params or Params(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1),
-                              lr_fb=(0.001,) * (len(arch) - 2))
+    if params is None:
+        rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
+        if variant == "spiking":
+            from .models.spiking import make_params
+            params = make_params(**rates)
+        else:
+            params = Params(**rates)
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
     images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
