@@ -245,6 +245,9 @@ class CorInfoNetwork:
         Name of the Brian2 Network.
     """
 
+    #: Variable the rate monitors record as the nudged rate (at the next onset, before the reset).
+    NUDGED_RATE = "r"
+
     def __init__(self, params, images, plan, weights, variant="antisparse", trace_neurons=None,
                  record_rates=False, name="corinfo"):
         self.params = p = params
@@ -369,19 +372,24 @@ class CorInfoNetwork:
             self.trace_monitors[k] = mon
             objects.append(mon)
 
-        # wall clock at segment boundaries (compiled runs), so train and test times are measured
-        if self.standalone:
-            self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
-                                            name="timer")
-            self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=T, when="start", order=0)
-            objects.append(self.timer)
-        else:
-            self.timed.pop("segment_mark")
+        objects += self._timer(ns, clock)
 
         self.network = brian2.Network(*objects, name=name)
         self.set_weights(weights)
 
     # ---- construction helpers ----------------------------------------------------------------
+    def _timer(self, ns, clock):
+        """Wall clock at segment boundaries (compiled runs), so train and test times are measured."""
+        if not self.standalone:
+            self.timed.pop("segment_mark")
+            ns.pop("segment_mark", None)
+            return []
+        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
+                                        name="timer")
+        self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=self.sample_duration, when="start",
+                                 order=0)
+        return [self.timer]
+
     @staticmethod
     def _unit(group, var):
         dim = group.variables[var].dim
@@ -498,6 +506,6 @@ class CorInfoNetwork:
             slot = np.rint(np.asarray(mon.t / self.sample_duration)).astype(int) - 1
             rows, cols = position[slot], np.asarray(mon.i)
             free[rows, cols] = np.asarray(mon.r_free)
-            nudged[rows, cols] = np.asarray(mon.r)
+            nudged[rows, cols] = np.asarray(getattr(mon, self.NUDGED_RATE))
             out[k] = (free, nudged)
         return out

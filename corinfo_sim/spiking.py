@@ -57,7 +57,7 @@ import brian2
 import numpy as np
 
 from .errors import CorInfoError
-from .network import CorInfoNetwork, wall_clock
+from .network import CorInfoNetwork
 from .weights import check_weights, weight_shapes
 
 #: Pyramidal encoders restart this many trace time constants τ_s before each averaging window
@@ -81,6 +81,8 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
     :meth:`spike_trains` (spikes of the trace neurons in the traced samples) and
     :meth:`free_outputs` / :meth:`recorded_rates` return window averages.
     """
+
+    NUDGED_RATE = "r_nudged"  # the nudged window's average
 
     def __init__(self, params, images, plan, weights, variant="spiking", trace_neurons=None,
                  record_rates=False, name="corinfo"):
@@ -244,15 +246,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             self.spike_monitors[k] = spikes
             objects += [mon, spikes]
 
-        # wall clock at segment boundaries (compiled runs), as in the rate network
-        if self.standalone:
-            self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
-                                            name="timer")
-            self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=T, when="start", order=0)
-            objects.append(self.timer)
-        else:
-            self.timed.pop("segment_mark")
-            ns.pop("segment_mark")
+        objects += self._timer(ns, clock)
 
         self.network = brian2.Network(*objects, name=name)
         self.set_weights(weights)
@@ -371,28 +365,6 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         return args
 
     # ---- recordings --------------------------------------------------------------------------------
-    def recorded_rates(self):
-        """Window-averaged free and nudged rates of every layer for the samples the plan marked.
-
-        Returns
-        -------
-        dict
-            ``{k: (r_free, r_nudged)}``, each of shape (n_recorded, n_k), in slot order.
-        """
-        slots = np.flatnonzero(self.plan.record[:-1])
-        position = np.full(self.plan.n_slots, -1)
-        position[slots] = np.arange(len(slots))
-        out = {}
-        for k, mon in self.rate_monitors.items():
-            free = np.full((len(slots), len(self.pyr[k])), np.nan)
-            nudged = free.copy()
-            slot = np.rint(np.asarray(mon.t / self.sample_duration)).astype(int) - 1
-            rows, cols = position[slot], np.asarray(mon.i)
-            free[rows, cols] = np.asarray(mon.r_free)
-            nudged[rows, cols] = np.asarray(mon.r_nudged)
-            out[k] = (free, nudged)
-        return out
-
     def spike_trains(self):
         """Spikes of the trace neurons in the traced samples.
 
