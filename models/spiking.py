@@ -115,8 +115,9 @@ ENCODERS = ("deterministic", "poisson")
 #: per window at the maximal rate: with 5 (200 Hz × 25 ms) the one-sample error of ΔW_ff,2 is
 #: ≈ 8 times the update and the weights diverge in the first epoch; with 20 (400 Hz × 50 ms,
 #: 800 Hz × 25 ms) the test accuracy reaches 90–95 % and the weights then diverge; with 40 it is
-#: stable at 800 Hz × 50 ms (96.7 % and 96.4 % after 20 epochs, seeds 0 and 1) and at
-#: 400 Hz × 100 ms (96.1 %), while 200 Hz × 200 ms reached 96 % and diverged in epoch 12.
+#: stable at 800 Hz × 50 ms (input units at 400 Hz: 96.4, 96.7, 98.1, 96.7 % after 20 epochs,
+#: seeds 0-3) and at 400 Hz × 100 ms (96.1 %, seed 0), while 200 Hz × 200 ms reached 96 % and
+#: diverged in epoch 12. With dt = 1 ms (800 Hz × 50 ms) it reached 96.4 % and ended at 95.3 %.
 DEFAULTS = {
     # 800 Hz: 40 spikes per 50 ms window at the maximal rate (mean rates are ≈ 0.2 ν_max, 160 Hz,
     # in trained hidden layers). Fewer spikes per window make online learning diverge (above).
@@ -140,12 +141,13 @@ DEFAULTS = {
     # deterministic: its rate error is ≤ 1/(ν_max t_window) per window and cancels in part
     # between the phases; Poisson's is ≈ 1/√(ν_max t_window r) and does not cancel.
     "encoder": "deterministic",
-    # 200 Hz for the input units: their spike trains are the same in both windows, so their noise
-    # cancels in the contrast and only perturbs the state both windows share (digits: 96.7 % with
-    # 200 Hz, 96.4 % with 400 Hz, 96.9 % with 800 Hz); they are the largest population (784
-    # pixels on MNIST) and their spikes the main cost (784-500-10 on Fashion-MNIST images:
-    # 7.1 ms per sample with 200 Hz, 14.9 ms with 800 Hz).
-    "nu_input": 200 * brian2.Hz,
+    # 400 Hz for the input units: their spike trains are the same in both windows, so their noise
+    # cancels in the contrast and only perturbs the state both windows share; they are the largest
+    # population (784 pixels on MNIST) and their spikes the main cost (784-500-10 on Fashion-MNIST
+    # images, initial weights: 7.1 ms per sample with 200 Hz, 14.9 ms with 800 Hz). Digits, 20
+    # epochs: 400 Hz was stable for seeds 0-3 (96.4, 96.7, 98.1, 96.7 %); 200 Hz for seeds 0 and 1
+    # (96.7, 96.4 %) but diverged in epoch 8 for seed 2; 100 Hz diverged in epoch 9 (seed 0).
+    "nu_input": 400 * brian2.Hz,
 }
 
 #: The simulation step of the spiking model: 0.5 ms resolves τ_s = 4 ms (8 steps) and keeps
@@ -208,7 +210,7 @@ y = int(label_of_sample(t) == i) : 1  # one-hot label of the current sample
 z_inh : 1 (linked)      # activity z of the paired interneuron (inh_L)
 """
 
-#: Window sums, spike count and the free-window averages kept for the plasticity.
+#: The unit's own spike trace, window sums and the free-window averages kept for the plasticity.
 WINDOW_VARS = """
 dx_out/dt = -x_out/tau_s : 1  # the neuron's own spike trace (presynaptic trace, mean r)
 acc_x : 1               # window sum of x_out
@@ -273,7 +275,7 @@ ONSET_PHASE = "phi = phi0\n"
 SPIKE_TIME = "t_spike : second  # time of the last spike\n"
 
 # ---- input layer ------------------------------------------------------------------------------
-#: Input layer r_0 = x: one spiking unit per pixel, firing at ν_max x.
+#: Input layer r_0 = x: one spiking unit per pixel, firing at ν_input x (``nu_max`` in its namespace).
 INPUT = """
 x : 1                   # pixel intensity of the current sample (rate of layer 0)
 dx_out/dt = -x_out/tau_s : 1  # the unit's own spike trace (presynaptic trace, mean x)
@@ -320,7 +322,7 @@ w : 1                   # W_ff,k[post, pre]
 eta : 1 (shared, constant)  # per-sample learning rate eta_ff,k
 """
 FF_ON_PRE = "basal_ff_post += w*spike_weight*V0"  # one spike: w/(nu_max tau_s) into the basal trace
-#: ΔW_ff = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), once per sample, from the window averages.
+#: ΔW_ff = (η/β)(ē^n x̄_pre^n − ē^f x̄_pre^f), once per sample, from the window averages.
 FF_PLASTICITY = """
 w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_ff_post/n_window)*(acc_x_pre/n_window) - e_ff_free_post*rate_free_pre)
 """
@@ -328,7 +330,7 @@ w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_ff_post/n_window)*(acc_x_pre
 #: Feedback pyramidal_{k+1} -> apical dendrite of pyramidal_k, weights W_fb,k.
 FB_MODEL = FF_MODEL.replace("W_ff,k", "W_fb,k").replace("eta_ff,k", "eta_fb,k")
 FB_ON_PRE = "apical_fb_post += w*spike_weight*V0"  # one spike into the apical feedback trace
-#: ΔW_fb = (η/β)(ē^n ρ̄_pre^n − ē^f ρ̄_pre^f), e the apical error.
+#: ΔW_fb = (η/β)(ē^n x̄_pre^n − ē^f x̄_pre^f), e the apical error.
 FB_PLASTICITY = """
 w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_fb_post/n_window)*(acc_x_pre/n_window) - e_fb_free_post*rate_free_pre)
 """

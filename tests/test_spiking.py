@@ -207,7 +207,7 @@ def test_images_must_be_rates(tmp_path):
 # ---- parameters ---------------------------------------------------------------------------------
 def test_defaults_and_derived_steps():
     p = make_params()
-    assert p.dt == 0.5 * ms and p.nu_max == 800 * Hz and p.nu_input == 200 * Hz and p.encoder == "deterministic"
+    assert p.dt == 0.5 * ms and p.nu_max == 800 * Hz and p.nu_input == 400 * Hz and p.encoder == "deterministic"
     assert p.free_steps == 200 and p.steps_per_sample == 350 and p.window_steps == 100
     assert p.sample_duration == 175 * ms and p.tau == p.tau_soma
     assert Params.from_dict(p.to_dict()) == p
