@@ -250,8 +250,14 @@ def guarded(action, out=None):
 
     ``out`` is the run folder named in the message after Ctrl-C.
     """
+    import signal
+    import threading
+
     from .training import Diverged
     quiet_brian2()
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C must stop a run even where the shell started us with SIGINT ignored (a background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         action()
     except Diverged as e:
