@@ -238,7 +238,7 @@ class CorInfoNetwork:
     variant : str
         Model variant in ``models/`` (default ``"antisparse"``).
     trace_neurons : dict, optional
-        ``{k: indices}`` of neurons to record at every step of the probe segment.
+        ``{k: indices}`` of neurons recorded at every step of the samples the plan marks ``trace``.
     record_rates : bool
         Record the free and nudged rates of every layer for the samples the plan marks.
     name : str

@@ -53,7 +53,7 @@ class Session:
     variant : str
         Model variant.
     trace_neurons : dict, optional
-        ``{k: indices}`` recorded at every step of the probe segment.
+        ``{k: indices}`` recorded at every step of the samples a plan marks ``trace``.
     record_rates : bool
         Record free and nudged rates of every layer for the samples a plan marks (see Plan).
     threads : int
