@@ -251,6 +251,9 @@ class CorInfoNetwork:
     def __init__(self, params, images, plan, weights, variant="antisparse", trace_neurons=None,
                  record_rates=False, name="corinfo"):
         self.params = p = params
+        if getattr(p, "model", variant) != variant:
+            raise CorInfoError(f"the parameters are for model {p.model!r} but the network is {variant!r}: "
+                               f"pass the same model to both (--model {p.model})")
         self.model = get_variant(variant)
         self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
         check_weights(weights, p.arch)
