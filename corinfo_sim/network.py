@@ -256,14 +256,7 @@ class CorInfoNetwork:
                                f"pass the same model to both (--model {p.model})")
         self.model = get_variant(variant)
         self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
-        check_weights(weights, p.arch)
-        images = np.ascontiguousarray(images, dtype=float)
-        if images.ndim != 2 or images.shape[1] != p.arch[0]:
-            raise CorInfoError(
-                f"images have shape {images.shape}, but the input layer has {p.arch[0]} units: "
-                f"use --arch {images.shape[-1]},...")
-        if not np.all(np.isfinite(images)):
-            raise CorInfoError("the images contain NaN or inf values: clean the data set")
+        images = self._checked_inputs(p, images, weights)
         self.plan = plan
         self.L = L = p.n_layers
         T = p.sample_duration
@@ -381,6 +374,19 @@ class CorInfoNetwork:
         self.set_weights(weights)
 
     # ---- construction helpers ----------------------------------------------------------------
+    @staticmethod
+    def _checked_inputs(p, images, weights):
+        """The image table as float64, after checking it and the weights against the architecture."""
+        check_weights(weights, p.arch)
+        images = np.ascontiguousarray(images, dtype=float)
+        if images.ndim != 2 or images.shape[1] != p.arch[0]:
+            raise CorInfoError(
+                f"images have shape {images.shape}, but the input layer has {p.arch[0]} units: "
+                f"use --arch {images.shape[-1]},...")
+        if not np.all(np.isfinite(images)):
+            raise CorInfoError("the images contain NaN or inf values: clean the data set")
+        return images
+
     def _timer(self, ns, clock):
         """Wall clock at segment boundaries (compiled runs), so train and test times are measured."""
         if not self.standalone:

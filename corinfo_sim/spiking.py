@@ -58,7 +58,7 @@ import numpy as np
 
 from .errors import CorInfoError
 from .network import CorInfoNetwork
-from .weights import check_weights, weight_shapes
+from .weights import weight_shapes
 
 #: Pyramidal encoders restart this many trace time constants τ_s before each averaging window
 #: (the input units as early as both phases allow).
@@ -96,14 +96,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         self.params = p = params
         self.model = m = get_variant(variant)
         self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
-        check_weights(weights, p.arch)
-        images = np.ascontiguousarray(images, dtype=float)
-        if images.ndim != 2 or images.shape[1] != p.arch[0]:
-            raise CorInfoError(
-                f"images have shape {images.shape}, but the input layer has {p.arch[0]} units: "
-                f"use --arch {images.shape[-1]},...")
-        if not np.all(np.isfinite(images)):
-            raise CorInfoError("the images contain NaN or inf values: clean the data set")
+        images = self._checked_inputs(p, images, weights)
         if images.size and (images.min() < 0 or images.max() > 1):
             raise CorInfoError(
                 f"the spiking model needs pixel intensities in [0, 1] (they are firing rates / nu_input), "
