@@ -50,6 +50,7 @@ import brian2
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 import numpy as np
 
+from .codegen import AllToAllCodeObject
 from .errors import CorInfoError
 from .models import get_variant
 from .weights import check_weights
@@ -412,7 +413,8 @@ class CorInfoNetwork:
             updater.order = order
 
     def _dense(self, pre, post, model, plasticity, name, ns, order=0):
-        syn = brian2.Synapses(pre, post, model, clock=self.clock, namespace=ns, name=name)
+        syn = brian2.Synapses(pre, post, model, clock=self.clock, namespace=ns, name=name,
+                              codeobj_class=AllToAllCodeObject if self.standalone else None)
         i, j = weight_index(len(post), len(pre))
         syn.connect(i=i, j=j)
         self._schedule_summed(syn, order)
