@@ -56,6 +56,7 @@ import zlib
 import brian2
 import numpy as np
 
+from .codegen import AllToAllCodeObject
 from .errors import CorInfoError
 from .network import CorInfoNetwork
 from .weights import weight_shapes
@@ -253,7 +254,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         """Synapses of one pathway: spikes into a trace (``on_pre``), plasticity once per sample."""
         namespace = dict(self.namespace, spike_weight=pre.namespace["spike_weight"])
         syn = brian2.Synapses(pre, post, model, on_pre=on_pre, clock=self.clock, namespace=namespace,
-                              name=name)
+                              name=name, codeobj_class=AllToAllCodeObject if self.standalone else None)
         if index is None:
             index = (np.repeat(np.arange(len(pre)), len(post)), np.tile(np.arange(len(post)), len(pre)))
         if len(index[0]):

@@ -1,44 +1,99 @@
 {#
-  Synapse loops of an all-to-all pathway (corinfo_sim.codegen).
+  Synapse loops of all-to-all pathways (corinfo_sim.codegen).
 
-  Synapse s of a complete pathway stored presynaptic-major connects pre = s / N_post to
-  post = s % N_post. For such a pathway the statements generated from the equations run in a
-  loop nest, presynaptic neuron outer and postsynaptic neuron inner, with the two index loads
-  replaced by the loop counters: the inner loop reads and writes contiguous memory and the
-  compiler vectorises it. Every synapse is visited in the same order as in the synapse-order
-  loop, so the results are the same. The layout is checked whenever the number of synapses
-  changes; any other layout runs the synapse-order loop.
+  Two layouts of a pathway's synapses are recognised, both presynaptic-major:
+    1  complete: synapse s connects pre = s / N_post to post = s % N_post;
+    2  complete without self-connections (N_pre = N_post = n): synapse s connects
+       pre = s / (n - 1) to the (s % (n - 1))-th neuron other than pre.
+  For these the statements generated from the equations run in a loop nest, presynaptic
+  neuron outer and postsynaptic neuron inner, with the index loads replaced by the loop
+  counters: the inner loop reads and writes contiguous memory and the compiler vectorises it.
+  Synapses are visited in the same order as in the synapse-order loop, so the results are
+  the same. The layout is checked whenever the number of synapses changes; any other layout
+  runs the synapse-order loop.
 
-  ``tail`` is the statement that ends the body of either loop, written with ``_pre_index``
-  and ``_post_index`` for the synapse's pre- and postsynaptic neuron.
+  ``tail`` ends the loop body, written with ``_pre_index`` and ``_post_index`` for the
+  synapse's pre- and postsynaptic neuron.
 #}
-{% macro synapse_loops(tail) %}
-    {% set _pre_array = get_array_name(variables['_synaptic_pre']) %}
-    {% set _post_array = get_array_name(variables['_synaptic_post']) %}
+
+{# Defines _n_synapses, _n_pre, _n_post and _layout (0: other, 1, 2: see above). #}
+{% macro layout_check() %}
+    {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
+    {% set _post_array = get_array_name(variables['_postsynaptic_idx']) %}
     const int _n_synapses = {{constant_or_scalar('N', variables['N'])}};
     const int _n_pre = {{constant_or_scalar('N_pre', variables['N_pre'])}};
     const int _n_post = {{constant_or_scalar('N_post', variables['N_post'])}};
     static int _layout_checked_for = -1;  // number of synapses at the last layout check
-    static bool _all_to_all = false;
+    static int _layout = 0;
     if (_layout_checked_for != _n_synapses)
     {
-        _all_to_all = _n_synapses == _n_pre * _n_post;
-        for (int _s=0; _all_to_all && _s<_n_synapses; _s++)
-            _all_to_all = {{_pre_array}}[_s] == _s / _n_post && {{_post_array}}[_s] == _s % _n_post;
         _layout_checked_for = _n_synapses;
+        if (_n_synapses == _n_pre * _n_post)
+            _layout = 1;
+        else if (_n_pre == _n_post && _n_post > 1 && _n_synapses == _n_pre * (_n_post - 1))
+            _layout = 2;
+        else
+            _layout = 0;
+        const int _row = _layout == 1 ? _n_post : _n_post - 1;
+        for (int _s=0; _layout && _s<_n_synapses; _s++)
+        {
+            const int _pre = _s / _row;
+            const int _post = _s % _row + (_layout == 2 && _s % _row >= _pre);
+            if ({{_pre_array}}[_s] != _pre || {{_post_array}}[_s] != _post)
+                _layout = 0;
+        }
     }
-    if (_all_to_all)
+{% endmacro %}
+
+{# The synapses of presynaptic neuron _pre (a variable of the enclosing code), layout 1 or 2. #}
+{% macro row_loops(tail) %}
+    {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
+    {% set _post_array = get_array_name(variables['_postsynaptic_idx']) %}
+    {% set _code = vector_code | join('\n') | replace(_pre_array ~ '[_idx]', '_pre') | replace(_post_array ~ '[_idx]', '_post') %}
+    {% set _tail = tail | replace('_pre_index', '_pre') | replace('_post_index', '_post') %}
+    if (_layout == 1)
+    {
+        #pragma GCC ivdep
+        for (int _post=0; _post<_n_post; _post++)
+        {
+            const int _idx = _pre * _n_post + _post;
+            const size_t _vectorisation_idx = _idx;
+            {{_code|autoindent}}
+            {{_tail}}
+        }
+    }
+    else
+    {
+        const int _row_start = _pre * (_n_post - 1);
+        #pragma GCC ivdep
+        for (int _post=0; _post<_pre; _post++)
+        {
+            const int _idx = _row_start + _post;
+            const size_t _vectorisation_idx = _idx;
+            {{_code|autoindent}}
+            {{_tail}}
+        }
+        #pragma GCC ivdep
+        for (int _post=_pre+1; _post<_n_post; _post++)
+        {
+            const int _idx = _row_start + _post - 1;
+            const size_t _vectorisation_idx = _idx;
+            {{_code|autoindent}}
+            {{_tail}}
+        }
+    }
+{% endmacro %}
+
+{# Every synapse once: row by row for layouts 1 and 2, else in synapse order. #}
+{% macro synapse_loops(tail) %}
+    {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
+    {% set _post_array = get_array_name(variables['_postsynaptic_idx']) %}
+    {{layout_check()}}
+    if (_layout)
     {
         for (int _pre=0; _pre<_n_pre; _pre++)
         {
-            #pragma GCC ivdep
-            for (int _post=0; _post<_n_post; _post++)
-            {
-                const int _idx = _pre * _n_post + _post;
-                const size_t _vectorisation_idx = _idx;
-                {{vector_code | join('\n') | replace(_pre_array ~ '[_idx]', '_pre') | replace(_post_array ~ '[_idx]', '_post') | autoindent}}
-                {{tail | replace('_pre_index', '_pre') | replace('_post_index', '_post')}}
-            }
+            {{row_loops(tail)}}
         }
     }
     else
@@ -50,4 +105,29 @@
             {{tail | replace('_pre_index', _pre_array ~ '[_idx]') | replace('_post_index', _post_array ~ '[_idx]')}}
         }
     }
+{% endmacro %}
+
+{#
+  Spike transmission without the spike queue: for a presynaptic pathway (on_pre) of layout 1 or
+  2, triggered by spikes of a whole group, with zero delay, the synapses of the neurons that
+  spiked in this time step are applied directly (the spike queue would deliver exactly these,
+  in the same order). Defines _direct; both the push and the synapses code object use it.
+#}
+{% macro direct_transmission(pathway) %}
+    {{layout_check()}}
+    {% set _delays = get_array_name(variables['delay'], access_data=False) %}
+    {% if pathway.prepost == 'pre' and pathway.event == 'spike' and pathway.spikes_start == 0 and pathway.spikes_stop == (pathway.source | length) %}
+    static size_t _delays_checked_for = (size_t)-1;  // number of delays at the last check
+    static bool _no_delays = false;
+    if (_delays_checked_for != {{_delays}}.size())
+    {
+        _delays_checked_for = {{_delays}}.size();
+        _no_delays = true;
+        for (size_t _s=0; _s<_delays_checked_for; _s++)
+            _no_delays = _no_delays && {{_delays}}[_s] == 0;
+    }
+    const bool _direct = _layout && _no_delays;
+    {% else %}
+    const bool _direct = false;
+    {% endif %}
 {% endmacro %}

@@ -1,7 +1,8 @@
 {# Per-synapse code (run_regularly, state update), vectorised for all-to-all pathways (see all_to_all.cpp). #}
-{# USES_VARIABLES { N, N_pre, N_post, _synaptic_pre, _synaptic_post } #}
+{# USES_VARIABLES { N, N_pre, N_post, _presynaptic_idx, _postsynaptic_idx } #}
 {# ALLOWS_SCALAR_WRITE #}
-{% extends 'common_group.cpp' %}
+{% extends 'brian2/stateupdate.cpp' %}
+
 {% block maincode %}
     {% from 'all_to_all.cpp' import synapse_loops with context %}
     //// MAIN CODE ////////////

@@ -1,10 +1,11 @@
 {# Summed variable of a pathway, vectorised for all-to-all pathways (see all_to_all.cpp). #}
-{# USES_VARIABLES { N, N_pre, N_post, _synaptic_pre, _synaptic_post } #}
-{% extends 'common_group.cpp' %}
+{# USES_VARIABLES { N, N_pre, N_post, _presynaptic_idx, _postsynaptic_idx } #}
+{% extends 'brian2/summed_variable.cpp' %}
+
 {% block maincode %}
     {% from 'all_to_all.cpp' import synapse_loops with context %}
     {% set _target_var_array = get_array_name(_target_var) %}
-    {% set _target_index = '_post_index' if _index_var is sameas variables['_synaptic_post'] else '_pre_index' %}
+    {% set _target_index = '_post_index' if _index_var is sameas variables['_postsynaptic_idx'] else '_pre_index' %}
     //// MAIN CODE ////////////
     const int _target_size = {{constant_or_scalar(_target_size_name, variables[_target_size_name])}};
     for (int _target_idx=0; _target_idx<_target_size; _target_idx++)

@@ -1,0 +1,90 @@
+"""The all-to-all code object gives Brian2's results for every synapse layout.
+
+Summed variables onto either side, per-synapse updates (``run_regularly``) and spike transmission
+(``on_pre``), against numpy, on the two layouts the code object vectorises and on three it must
+leave to Brian2's own loops.
+"""
+import brian2
+import numpy as np
+import pytest
+
+from corinfo_sim.codegen import AllToAllCodeObject
+from corinfo_sim.network import weight_index
+from corinfo_sim.spiking import lateral_index
+
+
+def layout(name):
+    """``(n_pre, n_post, pre indices, post indices)`` of a synapse layout."""
+    if name == "no_self":  # the spiking lateral pathway
+        return (6, 6) + lateral_index(6)
+    n_pre, n_post = 7, 5
+    i, j = weight_index(n_post, n_pre)
+    if name == "post_major":
+        order = np.lexsort((i, j))
+        i, j = i[order], j[order]
+    elif name == "sparse":
+        keep = np.random.default_rng(3).random(len(i)) < 0.6
+        i, j = i[keep], j[keep]
+    elif name == "repeated":  # all pairs plus four multisynapses
+        i, j = np.r_[i, i[:4]], np.r_[j, j[:4]]
+    return n_pre, n_post, i, j
+
+
+LAYOUTS = ["all_to_all", "no_self", "post_major", "sparse", "repeated"]
+
+
+def simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y):
+    """One compiled step; returns the summed inputs, the spike-driven sum and the updated weights."""
+    brian2.device.reinit()
+    brian2.set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
+    pre = brian2.NeuronGroup(n_pre, "x : 1\ns_back : 1", threshold="x > 0", name="pre")
+    post = brian2.NeuronGroup(n_post, "y : 1\ns : 1\nreceived : 1", name="post")
+    pre.x, post.y = x, y
+    syn = brian2.Synapses(pre, post, "w : 1\ns_post = w*x_pre : 1 (summed)", on_pre="received_post += w*x_pre",
+                          name="syn", codeobj_class=AllToAllCodeObject)
+    back = brian2.Synapses(pre, post, "c : 1\ns_back_pre = c*y_post : 1 (summed)", name="back",
+                           codeobj_class=AllToAllCodeObject)
+    for s in (syn, back):
+        s.connect(i=pre_idx, j=post_idx)
+    syn.w = w
+    back.c = w
+    syn.run_regularly("w += 0.5*x_pre*s_post - y_post", when="end")
+    net = brian2.Network(pre, post, syn, back)
+    net.run(brian2.defaultclock.dt)
+    brian2.device.build(directory=str(tmp_path), compile=True, run=True, with_output=False)
+    return np.array(post.s[:]), np.array(pre.s_back[:]), np.array(post.received[:]), np.array(syn.w[:])
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_all_to_all_code_matches_numpy_for_every_layout(tmp_path, name):
+    n_pre, n_post, pre_idx, post_idx = layout(name)
+    rng = np.random.default_rng(0)
+    w, x, y = rng.normal(size=len(pre_idx)), rng.normal(size=n_pre), rng.normal(size=n_post)
+    s = np.zeros(n_post)
+    np.add.at(s, post_idx, w * x[pre_idx])
+    s_back = np.zeros(n_pre)
+    np.add.at(s_back, pre_idx, w * y[post_idx])
+    received = np.zeros(n_post)  # the presynaptic neurons with x > 0 spike
+    spiked = x[pre_idx] > 0
+    np.add.at(received, post_idx[spiked], (w * x[pre_idx])[spiked])
+    w_new = w + 0.5 * x[pre_idx] * s[post_idx] - y[post_idx]
+
+    got = simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y)
+    for value, expected in zip(got, (s, s_back, received, w_new)):
+        np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.standalone
+def test_all_to_all_loops_are_generated(tmp_path):
+    n_pre, n_post, pre_idx, post_idx = layout("all_to_all")
+    rng = np.random.default_rng(0)
+    simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, rng.normal(size=len(pre_idx)),
+             rng.normal(size=n_pre), rng.normal(size=n_post))
+    # the index loads of the vectorised inner loops are their loop counters
+    for pattern, load in (("syn_summed_variable_s_post_codeobject*.cpp", "_presynaptic_idx = _pre;"),
+                          ("syn_pre_codeobject*.cpp", "_postsynaptic_idx = _post;"),
+                          ("syn_run_regularly_codeobject*.cpp", "_postsynaptic_idx = _post;")):
+        (path,) = (tmp_path / "code_objects").glob(pattern)
+        code = path.read_text()
+        assert "#pragma GCC ivdep" in code and load in code, pattern
