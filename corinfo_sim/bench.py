@@ -22,10 +22,15 @@ from .weights import init_weights
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
-          variant="antisparse", params=None):
-    """Time ``samples`` online training samples and an evaluation; return a dict of figures."""
+          variant="antisparse", params=None, options=None):
+    """Time ``samples`` online training samples and an evaluation; return a dict of figures.
+
+    ``params`` replaces the benchmark's parameters; ``options`` (a dict of Params fields, e.g.
+    the spiking model's ``nu_max``) changes some of them.
+    """
     if params is None:
         rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
+        rates.update(options or {})
         if variant == "spiking":
             from .models.spiking import make_params
             params = make_params(**rates)

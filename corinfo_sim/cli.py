@@ -70,6 +70,46 @@ def _add_model_args(p):
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
+    _add_spiking_args(p)
+
+
+#: Spiking-model options: (Params field, unit, help). Values are plain numbers in the unit shown.
+SPIKING_OPTIONS = {
+    "nu_max": ("Hz", "maximal firing rate ν_max of the pyramidal neurons"),
+    "nu_input": ("Hz", "maximal firing rate of the input units"),
+    "tau_s": ("ms", "synaptic trace time constant τ_s"),
+    "tau_soma": ("ms", "somatic time constant τ_soma"),
+    "t_free": ("ms", "free phase length"),
+    "t_nudged": ("ms", "nudged phase length"),
+    "t_window": ("ms", "averaging window at the end of each phase"),
+    "dt": ("ms", "simulation step"),
+}
+
+
+def _add_spiking_args(p):
+    import brian2
+    from .models.spiking import DEFAULT_DT, DEFAULTS, ENCODERS
+    defaults = dict(DEFAULTS, dt=DEFAULT_DT)
+    group = p.add_argument_group("spiking model (--model spiking)")
+    for name, (unit, text) in SPIKING_OPTIONS.items():
+        default = float(defaults[name] / getattr(brian2, unit))
+        group.add_argument("--" + name.replace("_", "-"), type=float, metavar=unit.upper(),
+                           help=f"{text}, in {unit} (default {default:g})")
+    group.add_argument("--encoder", choices=ENCODERS, help=f"spike generator (default {defaults['encoder']})")
+
+
+def _spiking_kwargs(args):
+    """Params fields of the spiking options given on the command line (with their units)."""
+    import brian2
+    given = {name: getattr(args, name) for name in list(SPIKING_OPTIONS) + ["encoder"]
+             if getattr(args, name, None) is not None}
+    if given and getattr(args, "model", "antisparse") != "spiking":
+        raise CorInfoError(f"--{next(iter(given)).replace('_', '-')} is an option of the spiking model: "
+                           "add --model spiking")
+    for name, value in given.items():
+        if name in SPIKING_OPTIONS:
+            given[name] = value * getattr(brian2, SPIKING_OPTIONS[name][0])
+    return given
 
 
 def _add_data_args(p):
@@ -114,6 +154,7 @@ def build_parser():
     b.add_argument("--threads", type=_positive_int, default=1)
     b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
     b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
+    _add_spiking_args(b)
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
     r.add_argument("--weights", required=True)
@@ -145,6 +186,7 @@ def _params(args, dataset):
     if args.model == "spiking":
         from .models.spiking import DEFAULT_DT
         kwargs["dt"] = DEFAULT_DT
+    kwargs.update(_spiking_kwargs(args))
     if hasattr(args, "seed"):
         if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
             raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
@@ -222,7 +264,7 @@ def cmd_bench(args):
     from .models import get_variant
     get_variant(args.model)
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
-                           variant=args.model), indent=1))
+                           variant=args.model, options=_spiking_kwargs(args)), indent=1))
 
 
 def cmd_figure(args):

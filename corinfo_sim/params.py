@@ -191,9 +191,9 @@ class Params:
         if self.eta_schedule:
             raise CorInfoError("the neural step schedule (--eta-schedule) belongs to the rate model, not to 'spiking'")
         dt = float(self.dt)
-        units = {"nu_max": (brian2.Hz, "800*Hz"), "nu_input": (brian2.Hz, "200*Hz"), "tau_s": (brian2.second, "4*ms"),
-                 "tau_soma": (brian2.second, "20*ms"), "t_free": (brian2.second, "50*ms"),
-                 "t_nudged": (brian2.second, "50*ms"), "t_window": (brian2.second, "25*ms")}
+        units = {"nu_max": (brian2.Hz, "800*Hz"), "nu_input": (brian2.Hz, "400*Hz"), "tau_s": (brian2.second, "4*ms"),
+                 "tau_soma": (brian2.second, "20*ms"), "t_free": (brian2.second, "100*ms"),
+                 "t_nudged": (brian2.second, "75*ms"), "t_window": (brian2.second, "50*ms")}
         for name, (unit, example) in units.items():
             value = getattr(self, name)
             if (not isinstance(value, brian2.Quantity) or not brian2.have_same_dimensions(value, unit)

@@ -59,6 +59,14 @@ def weights_file(tmp_path):
     (["train", "--epochs", "1", "--init-weights", "{tmp}/missing.npz", "--out", "{tmp}/o"], ["does not exist"]),
     (["evaluate", "--weights", "{tmp}/missing.npz"], ["does not exist"]),
     (["figure", "nope", "--run", "{tmp}", "--out", "{tmp}/f.png"], ["nope"]),
+    (["train", "--epochs", "1", "--nu-max", "100", "--out", "{tmp}/o"], ["--nu-max", "--model spiking"]),
+    (["bench", "--t-window", "10"], ["--t-window", "--model spiking"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--nu-max", "-5", "--out", "{tmp}/o"], ["nu_max", "positive"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--tau-s", "nan", "--out", "{tmp}/o"], ["tau_s"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--nu-max", "5000", "--out", "{tmp}/o"], ["1 spike per step"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--t-window", "90", "--out", "{tmp}/o"], ["window", "fit"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--t-free", "10.2", "--out", "{tmp}/o"], ["whole number"]),
+    (["train", "--model", "spiking", "--epochs", "1", "--encoder", "magic", "--out", "{tmp}/o"], ["encoder"]),
     (["frobnicate"], ["frobnicate"]),
 ])
 def test_bad_arguments(capsys, tmp_path, argv, words):
@@ -130,3 +138,23 @@ def test_console_script_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "train-images-idx3-ubyte" in proc.stderr
+
+
+@pytest.mark.standalone
+def test_spiking_options_reach_the_run(capsys, tmp_path):
+    out = tmp_path / "run"
+    code = main(["train", "--model", "spiking", "--epochs", "1", "--out", str(out), "--arch", "64,20,10",
+                 "--max-train-samples", "10", "--max-test-samples", "10", "--nu-max", "400", "--nu-input", "300",
+                 "--tau-s", "3", "--tau-soma", "25", "--t-free", "20", "--t-nudged", "15", "--t-window", "10",
+                 "--dt", "0.25", "--encoder", "poisson"])
+    assert code == 0
+    import json
+    from brian2 import Hz, ms
+    from corinfo_sim.params import Params
+    p = Params.from_dict(json.loads((out / "metrics.json").read_text())["params"])
+    assert p.encoder == "poisson"
+    expected = dict(nu_max=400 * Hz, nu_input=300 * Hz, tau_s=3 * ms, tau_soma=25 * ms, dt=0.25 * ms,
+                    t_free=20 * ms, t_nudged=15 * ms, t_window=10 * ms)
+    for name, value in expected.items():
+        assert abs(float(getattr(p, name) / value) - 1) < 1e-12, name
+    assert p.steps_per_sample == 140
