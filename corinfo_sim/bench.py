@@ -14,6 +14,7 @@ import brian2
 import numpy as np
 
 from . import dense
+from .errors import CorInfoError
 from .params import Params
 from .session import Session
 from .network import Plan
@@ -22,11 +23,13 @@ from .weights import init_weights
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
-          variant="antisparse", params=None, options=None):
+          variant="antisparse", params=None, options=None, dataset=None):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures.
 
     ``params`` replaces the benchmark's parameters; ``options`` (a dict of Params fields, e.g.
-    the spiking model's ``nu_max``) changes some of them.
+    the spiking model's ``nu_max``) changes some of them. With a
+    :class:`~corinfo_sim.datasets.Dataset`, the first training and test samples are used instead
+    of random inputs (``arch`` must fit it).
     """
     if params is None:
         rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
@@ -38,8 +41,15 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
             params = Params(**rates)
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
-    images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
-    labels = rng.integers(0, arch[-1], size=samples + eval_samples)
+    if dataset is None:
+        images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
+        labels = rng.integers(0, arch[-1], size=samples + eval_samples)
+    else:
+        if len(dataset.X_train) < samples or len(dataset.X_test) < eval_samples:
+            raise CorInfoError(f"data set {dataset.name} has {len(dataset.X_train)} training and "
+                               f"{len(dataset.X_test)} test samples: lower --samples")
+        images = np.concatenate([dataset.X_train[:samples], dataset.X_test[:eval_samples]])
+        labels = np.concatenate([dataset.y_train[:samples], dataset.y_test[:eval_samples]])
     weights = init_weights(arch, rng)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
@@ -51,7 +61,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         finally:
             session.close()
     out = {
-        "model": variant, "arch": list(arch), "samples": samples, "eval_samples": eval_samples,
+        "model": variant, "arch": list(arch), "inputs": dataset.name if dataset else "random", "samples": samples, "eval_samples": eval_samples,
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
         "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
         "compile_s": session.build_s, "run_s": result.seconds,

@@ -154,6 +154,8 @@ def build_parser():
     b.add_argument("--threads", type=_positive_int, default=1)
     b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
     b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
+    b.add_argument("--dataset", help="time on the first samples of this data set (default: random inputs)")
+    b.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
     _add_spiking_args(b)
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
@@ -263,8 +265,15 @@ def cmd_bench(args):
     from .bench import bench
     from .models import get_variant
     get_variant(args.model)
+    dataset = None
+    if args.dataset:
+        from .datasets import load_dataset
+        dataset = load_dataset(args.dataset, args.data_dir)
+        if dataset.X_train.shape[1] != args.arch[0] or dataset.n_classes != args.arch[-1]:
+            raise CorInfoError(f"--arch {','.join(map(str, args.arch))} does not fit data set {dataset.name} "
+                               f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes)")
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
-                           variant=args.model, options=_spiking_kwargs(args)), indent=1))
+                           variant=args.model, options=_spiking_kwargs(args), dataset=dataset), indent=1))
 
 
 def cmd_figure(args):
