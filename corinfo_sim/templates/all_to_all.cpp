@@ -45,6 +45,14 @@
     }
 {% endmacro %}
 
+{# Loop body of synapse _idx = idx, its statements with the index loads replaced. #}
+{% macro _body(idx, code, tail) %}
+            const int _idx = {{idx}};
+            const size_t _vectorisation_idx = _idx;
+            {{code|autoindent}}
+            {{tail}}
+{% endmacro %}
+
 {# The synapses of presynaptic neuron _pre (a variable of the enclosing code), layout 1 or 2. #}
 {% macro row_loops(tail) %}
     {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
@@ -56,30 +64,20 @@
         #pragma GCC ivdep
         for (int _post=0; _post<_n_post; _post++)
         {
-            const int _idx = _pre * _n_post + _post;
-            const size_t _vectorisation_idx = _idx;
-            {{_code|autoindent}}
-            {{_tail}}
+            {{_body('_pre * _n_post + _post', _code, _tail)}}
         }
     }
     else
     {
-        const int _row_start = _pre * (_n_post - 1);
         #pragma GCC ivdep
         for (int _post=0; _post<_pre; _post++)
         {
-            const int _idx = _row_start + _post;
-            const size_t _vectorisation_idx = _idx;
-            {{_code|autoindent}}
-            {{_tail}}
+            {{_body('_pre * (_n_post - 1) + _post', _code, _tail)}}
         }
         #pragma GCC ivdep
         for (int _post=_pre+1; _post<_n_post; _post++)
         {
-            const int _idx = _row_start + _post - 1;
-            const size_t _vectorisation_idx = _idx;
-            {{_code|autoindent}}
-            {{_tail}}
+            {{_body('_pre * (_n_post - 1) + _post - 1', _code, _tail)}}
         }
     }
 {% endmacro %}
