@@ -144,7 +144,8 @@ DEFAULTS = {
     # 400 Hz for the input units: their spike trains are the same in both windows, so their noise
     # cancels in the contrast and only perturbs the state both windows share; they are the largest
     # population (784 pixels on MNIST) and their spikes the main cost (784-500-10 on Fashion-MNIST
-    # images, initial weights: 7.1 ms per sample with 200 Hz, 14.9 ms with 800 Hz). Digits, 20
+    # images, initial weights, Brian2's own synapse loops: 7.1 ms per sample with 200 Hz, 14.9 ms
+    # with 800 Hz; the all-to-all code object of corinfo_sim.codegen cut all of these). Digits, 20
     # epochs: 400 Hz was stable for seeds 0-3 (96.4, 96.7, 98.1, 96.7 %); 200 Hz for seeds 0 and 1
     # (96.7, 96.4 %) but diverged in epoch 8 for seed 2; 100 Hz diverged in epoch 9 (seed 0).
     "nu_input": 400 * brian2.Hz,
