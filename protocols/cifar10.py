@@ -9,7 +9,8 @@ test_batch, or the folder cifar-10-batches-py) into --data-dir (default: $CORINF
 ~/.corinfo/data/cifar10).
 
 Run:   python protocols/cifar10.py --epochs 50 --seeds 0 --out runs/cifar10
-Time here (one core): the 1000×1000 lateral pathway makes a sample ≈ 4× the 784-500-10 cost.
+Time here (one core): 6.1 ms per training sample (`corinfo-sim bench --arch 3072,1000,10`), so
+about 5 minutes per epoch of 50 000 samples and 1 minute per test evaluation.
 """
 import sys
 

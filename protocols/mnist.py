@@ -9,7 +9,7 @@ t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz) into --data-dir (def
 $CORINFO_DATA, then ~/.corinfo/data/mnist).
 
 Run:   python protocols/mnist.py --epochs 50 --seeds 0,10,20 --out runs/mnist
-Time here (one core): about as Fashion-MNIST, ≈ 7 minutes per epoch (same architecture and data size).
+Time here (one core): as Fashion-MNIST (same architecture and data size), see its docstring.
 """
 import sys
 
