@@ -45,6 +45,9 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         images = rng.uniform(0, 1, size=(samples + eval_samples, arch[0]))
         labels = rng.integers(0, arch[-1], size=samples + eval_samples)
     else:
+        if dataset.X_train.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
+            raise CorInfoError(f"--arch {','.join(map(str, arch))} does not fit data set {dataset.name} "
+                               f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes)")
         if len(dataset.X_train) < samples or len(dataset.X_test) < eval_samples:
             raise CorInfoError(f"data set {dataset.name} has {len(dataset.X_train)} training and "
                                f"{len(dataset.X_test)} test samples: lower --samples")
@@ -61,7 +64,8 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         finally:
             session.close()
     out = {
-        "model": variant, "arch": list(arch), "inputs": dataset.name if dataset else "random", "samples": samples, "eval_samples": eval_samples,
+        "model": variant, "arch": list(arch), "inputs": dataset.name if dataset else "random",
+        "samples": samples, "eval_samples": eval_samples,
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
         "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
         "compile_s": session.build_s, "run_s": result.seconds,

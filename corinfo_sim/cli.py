@@ -269,9 +269,6 @@ def cmd_bench(args):
     if args.dataset:
         from .datasets import load_dataset
         dataset = load_dataset(args.dataset, args.data_dir)
-        if dataset.X_train.shape[1] != args.arch[0] or dataset.n_classes != args.arch[-1]:
-            raise CorInfoError(f"--arch {','.join(map(str, args.arch))} does not fit data set {dataset.name} "
-                               f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes)")
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
                            variant=args.model, options=_spiking_kwargs(args), dataset=dataset), indent=1))
 

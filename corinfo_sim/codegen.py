@@ -15,7 +15,9 @@ list of this step's spikes.
 statements inside the loops are still the ones Brian2 generates from the model equations; only
 the loops and the index loads differ, and the synapses are visited in the same order, so the
 results are the same. A pathway of another layout, with delays, or driven by a subgroup runs
-Brian2's own code. The runtime device keeps Brian2's code objects.
+Brian2's own code. Layout and delays are read at a code object's first call and again whenever
+the number of synapses changes (delays set between two runs of one binary are not seen). The
+runtime device keeps Brian2's code objects.
 """
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
