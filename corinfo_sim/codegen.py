@@ -17,7 +17,8 @@ the loops and the index loads differ, and the synapses are visited in the same o
 results are the same. A pathway of another layout, with delays, or driven by a subgroup runs
 Brian2's own code. Layout and delays are read at a code object's first call and again whenever
 the number of synapses changes (delays set between two runs of one binary are not seen). The
-runtime device keeps Brian2's code objects.
+``synapses`` template reads the source's spike list, so ``on_pre`` pathways of this code object
+must be triggered by spikes (the default event). The runtime device keeps Brian2's code objects.
 """
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
