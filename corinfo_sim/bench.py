@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from . import dense
 from .errors import CorInfoError
-from .params import Params
+from .models import make_params
 from .session import Session
 from .network import Plan
 from .training import environment
@@ -34,12 +34,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     """
     if params is None:
         rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
-        rates.update(options or {})
-        if variant == "spiking":
-            from .models.spiking import make_params
-            params = make_params(**rates)
-        else:
-            params = Params(**rates)
+        params = make_params(variant, **rates, **(options or {}))
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
     if dataset is None:

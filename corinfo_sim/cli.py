@@ -181,14 +181,10 @@ def build_parser():
 
 
 def _params(args, dataset):
-    from .params import Params
+    from .models import make_params
     arch = args.arch or (dataset.X_train.shape[1], 100, dataset.n_classes)
     kwargs = dict(arch=arch, epsilon=args.epsilon, lam=args.lam, g_leak=args.g_leak, eta=args.eta,
-                  n_free=args.n_free, n_nudged=args.n_nudged, model=args.model)
-    if args.model == "spiking":
-        from .models.spiking import DEFAULT_DT
-        kwargs["dt"] = DEFAULT_DT
-    kwargs.update(_spiking_kwargs(args))
+                  n_free=args.n_free, n_nudged=args.n_nudged, **_spiking_kwargs(args))
     if hasattr(args, "seed"):
         if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
             raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
@@ -197,7 +193,7 @@ def _params(args, dataset):
                       shuffle=not args.no_shuffle)
         if args.seed < 0:
             raise CorInfoError(f"--seed must be non-negative, got {args.seed}")
-    return Params(**kwargs)
+    return make_params(args.model, **kwargs)
 
 
 def cmd_train(args):

@@ -16,3 +16,12 @@ def get_variant(name):
     if name not in VARIANTS:
         raise CorInfoError(f"unknown model {name!r}: choose one of {', '.join(VARIANTS)}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def make_params(model, **fields):
+    """:class:`~corinfo_sim.params.Params` of variant ``model``, with the variant's own defaults."""
+    variant = get_variant(model)
+    if hasattr(variant, "make_params"):
+        return variant.make_params(**fields)
+    from corinfo_sim.params import Params
+    return Params(model=model, **fields)
