@@ -67,6 +67,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         "compile_s": session.build_s, "run_s": result.seconds,
         "steps_per_sample": params.steps_per_sample, "sample_ms": float(params.sample_duration / brian2.ms),
     }
+    out["us_per_step"] = 1e3 * out["ms_per_sample"] / params.steps_per_sample
     if dense_samples > 0:
         dp = dense.DenseParams(epsilon=params.epsilon, lam=params.lam, g_leak=params.g_leak, eta=params.eta,
                                n_free=params.n_free, n_nudged=params.n_nudged)

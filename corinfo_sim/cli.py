@@ -148,12 +148,14 @@ def build_parser():
     _add_data_args(e)
     _add_model_args(e)
 
-    b = sub.add_parser("bench", help="time compiled training and evaluation on random data")
+    b = sub.add_parser("bench", help="time compiled training and evaluation (random inputs or a data set)")
     b.add_argument("--arch", type=_ints, default=(784, 500, 10))
     b.add_argument("--samples", type=_positive_int, default=1000)
     b.add_argument("--threads", type=_positive_int, default=1)
     b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
     b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
+    b.add_argument("--n-free", type=_positive_int, help="free-phase steps of the rate model (default 30)")
+    b.add_argument("--n-nudged", type=_positive_int, help="nudged-phase steps of the rate model (default 10)")
     b.add_argument("--dataset", help="time on the first samples of this data set (default: random inputs)")
     b.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
     _add_spiking_args(b)
@@ -261,12 +263,19 @@ def cmd_bench(args):
     from .bench import bench
     from .models import get_variant
     get_variant(args.model)
+    options = _spiking_kwargs(args)
+    for name in ("n_free", "n_nudged"):
+        if getattr(args, name) is not None:
+            if args.model == "spiking":
+                raise CorInfoError(f"--{name.replace('_', '-')} sets the rate model's steps: the spiking model's "
+                                   f"phases are --t-free and --t-nudged")
+            options[name] = getattr(args, name)
     dataset = None
     if args.dataset:
         from .datasets import load_dataset
         dataset = load_dataset(args.dataset, args.data_dir)
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
-                           variant=args.model, options=_spiking_kwargs(args), dataset=dataset), indent=1))
+                           variant=args.model, options=options, dataset=dataset), indent=1))
 
 
 def cmd_figure(args):

@@ -179,7 +179,7 @@ class Params:
             raise CorInfoError(f"unknown model {self.model!r}: choose one of {', '.join(VARIANTS)}")
         if not isinstance(self.dt, brian2.Quantity) or not brian2.have_same_dimensions(self.dt, brian2.second) \
                 or not float(self.dt) > 0:
-            raise CorInfoError(f"dt must be a positive time, e.g. 0.5*ms, got {self.dt!r}")
+            raise CorInfoError(f"dt must be a positive time, e.g. 0.5*ms, got {_shown(self.dt, brian2.ms)}")
         if self.model != "spiking":
             for name in SPIKING_FIELDS:
                 if getattr(self, name) is not None:
@@ -199,7 +199,8 @@ class Params:
             if (not isinstance(value, brian2.Quantity) or not brian2.have_same_dimensions(value, unit)
                     or not math.isfinite(float(value)) or float(value) <= 0):
                 kind = "rate" if unit is brian2.Hz else "time"
-                raise CorInfoError(f"{name} must be a positive {kind}, e.g. {example}, got {value!r}")
+                shown = _shown(value, brian2.Hz if unit is brian2.Hz else brian2.ms)
+                raise CorInfoError(f"{name} must be a positive {kind}, e.g. {example}, got {shown}")
         for name in ("t_free", "t_nudged", "t_window"):
             steps = float(getattr(self, name)) / dt
             if abs(steps - round(steps)) > 1e-6 * max(steps, 1):
@@ -312,3 +313,10 @@ class Params:
 def _parse_quantity(text):
     number, unit = str(text).split()
     return float(number) * getattr(brian2, unit)
+
+
+def _shown(value, unit):
+    """``value`` for an error message: in ``unit`` when it has that dimension ("inf Hz", "0 ms")."""
+    if isinstance(value, brian2.Quantity) and brian2.have_same_dimensions(value, unit):
+        return f"{float(value / unit):g} {unit!s}"
+    return repr(value)

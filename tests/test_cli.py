@@ -61,6 +61,7 @@ def weights_file(tmp_path):
     (["figure", "nope", "--run", "{tmp}", "--out", "{tmp}/f.png"], ["nope"]),
     (["train", "--epochs", "1", "--nu-max", "100", "--out", "{tmp}/o"], ["--nu-max", "--model spiking"]),
     (["bench", "--t-window", "10"], ["--t-window", "--model spiking"]),
+    (["bench", "--model", "spiking", "--n-free", "50"], ["--n-free", "--t-free"]),
     (["bench", "--dataset", "digits", "--arch", "784,500,10"], ["does not fit", "digits"]),
     (["bench", "--dataset", "digits", "--arch", "64,100,10", "--samples", "5000"], ["lower --samples"]),
     (["train", "--model", "spiking", "--epochs", "1", "--nu-max", "-5", "--out", "{tmp}/o"], ["nu_max", "positive"]),
@@ -165,10 +166,12 @@ def test_spiking_options_reach_the_run(capsys, tmp_path):
 @pytest.mark.standalone
 def test_bench_prints_its_figures(capsys):
     import json
-    code = main(["bench", "--arch", "64,20,10", "--samples", "30", "--dense-samples", "10", "--dataset", "digits"])
+    code = main(["bench", "--arch", "64,20,10", "--samples", "30", "--dense-samples", "10", "--dataset", "digits",
+                 "--n-free", "20", "--n-nudged", "5"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["inputs"] == "digits" and out["samples"] == 30 and out["steps_per_sample"] == 40
+    assert out["inputs"] == "digits" and out["samples"] == 30 and out["steps_per_sample"] == 25
+    assert out["us_per_step"] == pytest.approx(1e3 * out["ms_per_sample"] / 25)
     for key in ("ms_per_sample", "eval_ms_per_sample", "compile_s", "dense_ms_per_sample"):
         assert out[key] > 0, key
     assert out["ratio_to_dense"] == pytest.approx(out["ms_per_sample"] / out["dense_ms_per_sample"])

@@ -69,8 +69,9 @@ def test_digits_accuracy_target(tmp_path, digits):
 
 @pytest.mark.standalone
 @pytest.mark.long
-def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
-    common = ["--dataset", "digits", "--max-train-samples", "1437", "--epochs", "3"]
+@pytest.mark.parametrize("model", ["antisparse", "spiking"])
+def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, model):
+    common = ["--model", model, "--dataset", "digits", "--max-train-samples", "1437", "--epochs", "3"]
     ref = cli("train", *common, "--out", tmp_path / "ref")
     assert ref.returncode == 0, ref.stderr
     # the same run, killed with SIGKILL in the middle of its second epoch
