@@ -70,7 +70,7 @@ def _add_model_args(p):
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
-    _add_spiking_args(p)
+    add_spiking_args(p)
 
 
 #: Spiking-model options: (Params field, unit, help). Values are plain numbers in the unit shown.
@@ -86,7 +86,7 @@ SPIKING_OPTIONS = {
 }
 
 
-def _add_spiking_args(p):
+def add_spiking_args(p):
     import brian2
     from .models.spiking import DEFAULT_DT, DEFAULTS, ENCODERS
     defaults = dict(DEFAULTS, dt=DEFAULT_DT)
@@ -98,7 +98,7 @@ def _add_spiking_args(p):
     group.add_argument("--encoder", choices=ENCODERS, help=f"spike generator (default {defaults['encoder']})")
 
 
-def _spiking_kwargs(args):
+def spiking_kwargs(args):
     """Params fields of the spiking options given on the command line (with their units)."""
     import brian2
     given = {name: getattr(args, name) for name in list(SPIKING_OPTIONS) + ["encoder"]
@@ -158,7 +158,7 @@ def build_parser():
     b.add_argument("--n-nudged", type=_positive_int, help="nudged-phase steps of the rate model (default 10)")
     b.add_argument("--dataset", help="time on the first samples of this data set (default: random inputs)")
     b.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
-    _add_spiking_args(b)
+    add_spiking_args(b)
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
     r.add_argument("--weights", required=True)
@@ -186,7 +186,7 @@ def _params(args, dataset):
     from .models import make_params
     arch = args.arch or (dataset.X_train.shape[1], 100, dataset.n_classes)
     kwargs = dict(arch=arch, epsilon=args.epsilon, lam=args.lam, g_leak=args.g_leak, eta=args.eta,
-                  n_free=args.n_free, n_nudged=args.n_nudged, **_spiking_kwargs(args))
+                  n_free=args.n_free, n_nudged=args.n_nudged, **spiking_kwargs(args))
     if hasattr(args, "seed"):
         if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
             raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
@@ -263,7 +263,7 @@ def cmd_bench(args):
     from .bench import bench
     from .models import get_variant
     get_variant(args.model)
-    options = _spiking_kwargs(args)
+    options = spiking_kwargs(args)
     for name in ("n_free", "n_nudged"):
         if getattr(args, name) is not None:
             if args.model == "spiking":

@@ -6,6 +6,7 @@ read (mV, ms). Every invalid value raises :class:`~corinfo_sim.errors.CorInfoErr
 one-line message that says how to fix it.
 """
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -272,6 +273,20 @@ class Params:
                 base = d
         return base ** epoch
 
+    def differences(self, other):
+        """Names of the fields in which ``other`` differs (quantities up to a relative 1e-12, the
+        rounding of a printed value: "0.35 s" is "350.0 ms")."""
+        out = []
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, brian2.Quantity) and isinstance(b, brian2.Quantity):
+                same = brian2.have_same_dimensions(a, b) and math.isclose(float(a), float(b), rel_tol=1e-12)
+            else:
+                same = a == b
+            if not same:
+                out.append(f.name)
+        return out
+
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -284,12 +299,12 @@ class Params:
                 continue  # rate-model runs keep the dictionary they always had
             value = getattr(self, f.name)
             if isinstance(value, brian2.Quantity):
-                value = str(value)
+                value = _format_quantity(value)
             elif isinstance(value, tuple):
                 value = [list(v) if isinstance(v, tuple) else v for v in value]
             out[f.name] = value
         out["gamma"] = self.gamma
-        out["tau"] = str(self.tau)
+        out["tau"] = _format_quantity(self.tau)
         return out
 
     @classmethod
@@ -310,9 +325,34 @@ class Params:
         return cls(**kwargs)
 
 
+def _format_quantity(value):
+    """``value`` as "number unit" that reads back exactly: in ms, Hz or mV when that is exact
+    ("0.5 ms", "800.0 Hz"), else in SI units ("0.35000000000000003 s")."""
+    for unit in (brian2.ms, brian2.Hz, brian2.mV):
+        if brian2.have_same_dimensions(value, unit):
+            text = f"{float(value / unit)!r} {unit!s}"
+            if _parse_quantity(text) == value:
+                return text
+    return f"{float(value)!r} {brian2.get_unit(value.dim)!s}"
+
+
+@functools.lru_cache(maxsize=1)
+def _units_by_name():
+    """Brian2's units by their printed names ("s", "ms", "kHz", "mV", ...)."""
+    from brian2.units.allunits import all_units
+    return {str(u): u for u in all_units}
+
+
 def _parse_quantity(text):
-    number, unit = str(text).split()
-    return float(number) * getattr(brian2, unit)
+    """A quantity as :meth:`Params.to_dict` writes it ("0.5 ms", "0.35 s"), or as Brian2 prints
+    it ("1.6 kHz", "250. us")."""
+    try:
+        number, name = str(text).split()
+        units = _units_by_name()
+        return float(number) * (units[name] if name in units else getattr(brian2, name))
+    except (ValueError, AttributeError):
+        raise CorInfoError(f"cannot read the quantity {text!r} in the saved parameters: "
+                           f"write it as a number and a unit, e.g. '100 ms'") from None
 
 
 def _shown(value, unit):

@@ -382,3 +382,70 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             keep = row >= 0
             out[k] = (row[keep] * dt_ms, np.asarray(mon.i)[keep].astype(np.int64))
         return out
+
+
+def mean_update_error(params, images, labels, weights, build_dir, factor=1e-3, oracle_steps=3000,
+                      device="cpp_standalone"):
+    """How far the spiking network's average weight update is from the rate model's.
+
+    Runs the samples once, online, with the learning rates scaled by ``factor`` (small, so that
+    the weights barely move and the summed change is the sum of the one-sample updates at
+    ``weights``), β = +1, and compares the summed change of every feedforward and feedback
+    weight matrix with the dense rate oracle's (:mod:`corinfo_sim.dense`, each phase run
+    ``oracle_steps`` steps to its fixed point, the same scaled rates). Spike noise that averages
+    out leaves only the finite-sample error; a bias of the spike-based estimate remains.
+
+    Parameters
+    ----------
+    params : Params
+        Spiking-model parameters (``beta_sign`` is set to ``"positive"``).
+    images : ndarray (n, n_0)
+    labels : ndarray (n,)
+    weights : dict
+        Weights in the public format (:func:`corinfo_sim.weights.init_weights`).
+    build_dir : str
+        Folder for the compiled network (removed afterwards).
+    factor : float
+        Scale of the learning rates.
+    oracle_steps : int
+        Steps of each phase of the dense oracle.
+    device : {"cpp_standalone", "runtime"}
+
+    Returns
+    -------
+    dict
+        ``{key: {"rel_error": |ΔW_spk − ΔW_oracle| / |ΔW_oracle|, "norm_ratio": |ΔW_spk| /
+        |ΔW_oracle|, "cosine": cos(ΔW_spk, ΔW_oracle)}}`` for every ``Wff{k}`` and ``Wfb{k}``.
+    """
+    from . import dense
+    from .network import Plan
+    from .session import Session
+
+    if not factor > 0 or oracle_steps < 1:
+        raise CorInfoError(f"factor must be positive and oracle_steps at least 1, got {factor}, {oracle_steps}")
+    p = params.replace(beta_sign="positive")
+    images, labels = np.asarray(images, dtype=float), np.asarray(labels)
+    n = len(images)
+    session = Session(p, images, labels, {"train": n, "test": 0, "probe": 0}, build_dir, device=device,
+                      variant="spiking")
+    try:
+        result = session.run(Plan.make(labels, train=np.arange(n), beta=np.ones(n)), weights, lr_factor=factor)
+    finally:
+        session.close()
+    dp = dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, n_free=oracle_steps,
+                           n_nudged=oracle_steps)
+    W = {key: np.array(value, dtype=float) for key, value in weights.items()}
+    eye = np.eye(p.arch[-1])
+    lr_ff, lr_fb = [a * factor for a in p.lr_ff], [a * factor for a in p.lr_fb]
+    for x, y in zip(images, labels):
+        dense.train_sample(W, x, eye[y], 1.0, lr_ff, lr_fb, dp)
+    out = {}
+    for key in weights:
+        if key.startswith("B"):
+            continue
+        spiking, oracle = result.weights[key] - weights[key], W[key] - weights[key]
+        norm_s, norm_o = np.linalg.norm(spiking), np.linalg.norm(oracle)
+        out[key] = {"rel_error": float(np.linalg.norm(spiking - oracle) / norm_o),
+                    "norm_ratio": float(norm_s / norm_o),
+                    "cosine": float(np.sum(spiking * oracle) / (norm_s * norm_o))}
+    return out

@@ -226,6 +226,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     if len(probe) != session.segments["probe"]:
         raise ValueError("the session was built for another number of probe samples")
     metrics["build_s"] = session.build_s
+    if params.model == "spiking" and params.n_layers > 2:
+        progress("note: spiking networks with more than one hidden layer diverged at every setting tried "
+                 "(README, 'Spiking CorInfoMax')")
     if own_session and session.build_s:
         progress(f"built the network {','.join(map(str, params.arch))} in {session.build_s:.1f} s "
                  f"(Brian2 {brian2.__version__}, {device}, {threads} thread{'s' * (threads > 1)})")
@@ -341,7 +344,19 @@ def _load_progress(paths, config, params):
             metrics = json.load(f)
     except (OSError, ValueError) as e:
         raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e})") from None
-    for key in ("dataset", "model", "arch", "n_train", "n_test", "params", "init_weights", "probe_samples"):
+    now = config["params"]
+    try:  # compared as values: "1. ms" (older run folders) is "1.0 ms"
+        saved = old["params"]
+        changed = params.differences(Params.from_dict(saved))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise CorInfoError(f"cannot resume: {paths['config.json']} holds no readable parameters; "
+                           f"start a new run with another --out") from None
+    if changed:
+        raise CorInfoError(
+            "cannot resume: the run folder was made with other parameters ("
+            + ", ".join(f"{name} {saved.get(name)!r}, now {now.get(name)!r}" for name in changed)
+            + "); use the same options or another --out")
+    for key in ("dataset", "model", "arch", "n_train", "n_test", "init_weights", "probe_samples"):
         if old.get(key) != config.get(key):
             raise CorInfoError(
                 f"cannot resume: the run folder was made with a different {key} "

@@ -109,3 +109,19 @@ def test_mnist_3layer_protocol(tmp_path):
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "seed_0" / "metrics.json").read_text())
     assert metrics["arch"] == [784, 500, 500, 10]
+
+
+@pytest.mark.standalone
+def test_spiking_update_error_protocol(tmp_path):
+    out = tmp_path / "errors.json"
+    proc = protocol("spiking_update_error", "--arch", "64,12,10", "--samples", "20", "--t-free", "40",
+                    "--t-nudged", "30", "--t-window", "20", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads(out.read_text())
+    assert saved["arch"] == [64, 12, 10] and saved["params"]["t_free"] == "40.0 ms"
+    assert set(saved["errors"]) == {"Wff1", "Wff2", "Wfb1"}
+    for key, e in saved["errors"].items():
+        assert e["rel_error"] > 0 and -1 <= e["cosine"] <= 1
+        assert f"{e['rel_error']:.3f}" in proc.stdout
+    bad = protocol("spiking_update_error", "--arch", "64,12,10", "--nu-max", "-3")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nu_max" in bad.stderr

@@ -151,3 +151,22 @@ def test_ctrl_c_keeps_finished_epochs(tmp_path):
         assert all(np.all(np.isfinite(w[k])) for k in w.files)
     resumed = cli("train", "--dataset", "digits", "--epochs", done + 1, "--out", out, "--resume")
     assert resumed.returncode == 0 and json.loads((out / "metrics.json").read_text())["epochs_done"] == done + 1
+
+
+@pytest.mark.standalone
+def test_resume_checks_the_parameters_as_values(tmp_path):
+    """A resume with other parameters is refused in one line; parameters saved in another
+    spelling of the same values ("1. ms", as older run folders wrote them) resume."""
+    out = tmp_path / "run"
+    common = ["--model", "spiking", "--dataset", "digits", "--max-train-samples", "30", "--max-test-samples", "20",
+              "--t-free", "350", "--t-window", "25"]
+    assert cli("train", *common, "--epochs", "1", "--out", out).returncode == 0
+    other = cli("train", *common, "--epochs", "2", "--g-leak", "0.4", "--out", out, "--resume")
+    assert other.returncode == 2 and other.stderr.count("\n") == 1 and "other parameters (g_leak 0.5, now 0.4)" in other.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["params"]["t_free"] == "350.0 ms"
+    config["params"].update(t_free="0.35 s", dt="500. us", nu_max="0.8 kHz")
+    (out / "config.json").write_text(json.dumps(config))
+    again = cli("train", *common, "--epochs", "2", "--out", out, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "metrics.json").read_text())["epochs_done"] == 2
