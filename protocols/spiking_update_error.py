@@ -17,6 +17,7 @@ Time here (one core): 15-30 s to compile, then under 30 s for 400 digits samples
 """
 import argparse
 import json
+import os
 import sys
 import tempfile
 
@@ -51,6 +52,8 @@ def run(args):
         arch = tuple(int(a) for a in args.arch.split(","))
     except ValueError:
         raise CorInfoError(f"--arch must be layer sizes separated by commas, e.g. 64,100,10, got {args.arch!r}")
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        raise CorInfoError(f"folder of --json {args.json} does not exist: create it first")
     params = make_params("spiking", arch=arch, seed=args.seed, **spiking_kwargs(args))
     data = load_dataset(args.dataset, args.data_dir)
     if not 1 <= args.samples <= len(data.X_train):
