@@ -45,11 +45,13 @@ resets         0      phase −= 1, the unit's own spike trace += 1/(ν τ_s)
 after_resets   0, 1   traced samples: record the spikes of the trace neurons
 =============  =====  ==========================================================================
 
-Starting phases are reproducible without Brian2's random generator: φ₀ = frac(offset_i +
-shift(slot)), with per-neuron offsets and per-slot shifts drawn by numpy from a generator seeded
-with the parameters' seed and the plan's contents, and passed to every run (``run_args``).
-The Poisson encoder uses Brian2's ``rand()``, seeded with ``brian2.seed(params.seed)`` when the
-network is built: in standalone mode every run of the binary starts the same random stream.
+Both encoders are reproducible without Brian2's random generator. Starting phases: φ₀ =
+frac(offset_i + shift(slot)), with per-neuron offsets and per-slot shifts drawn by numpy from a
+generator seeded with the parameters' seed and the plan's contents, and passed to every run
+(``run_args``). Poisson spikes: a uniform number per (slot, group, step, neuron) from
+:func:`uniform_hash`, keyed by a per-slot number drawn from the same generator: a run of a plan
+draws the same spikes compiled and in runtime mode, and when resumed; another plan (the next
+epoch's order) draws other ones.
 """
 import zlib
 
@@ -64,6 +66,46 @@ from .weights import weight_shapes
 #: Pyramidal encoders restart this many trace time constants τ_s before each averaging window
 #: (the input units as early as both phases allow).
 RESTART_LEAD = 2
+
+
+_HASH_CPP = """
+// splitmix64 (Steele, Lea & Flood 2014) of the combined counters, top 53 bits as a double in [0, 1)
+static inline double corinfo_uniform_hash(double key, int64_t stream, int64_t step, int64_t index)
+{
+    uint64_t z = (uint64_t)(int64_t)key * 0x9E3779B97F4A7C15ULL;
+    z ^= (uint64_t)stream * 0xD1B54A32D192ED03ULL;
+    z ^= (uint64_t)step * 0xBF58476D1CE4E5B9ULL;
+    z ^= (uint64_t)index * 0x94D049BB133111EBULL;
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+"""
+
+
+@brian2.implementation("cpp", _HASH_CPP, name="corinfo_uniform_hash")
+@brian2.check_units(key=1, stream=1, step=1, index=1, result=1)
+def uniform_hash(key, stream, step, index):
+    """A uniform number in [0, 1) determined by four integer counters (counter-based noise).
+
+    The same splitmix64 mixing in C++ (compiled runs) and numpy (runtime mode), bit for bit, so
+    that Poisson spikes depend only on the key of the sample, the group (``stream``), the time
+    step and the neuron, not on the device or on what ran before.
+    """
+    shape = np.broadcast(key, stream, step, index).shape
+    u64 = lambda v: np.broadcast_to(np.asarray(v).astype(np.int64).astype(np.uint64), shape)  # noqa: E731
+    with np.errstate(over="ignore"):
+        z = u64(key) * np.uint64(0x9E3779B97F4A7C15)
+        z ^= u64(stream) * np.uint64(0xD1B54A32D192ED03)
+        z ^= u64(step) * np.uint64(0xBF58476D1CE4E5B9)
+        z ^= u64(index) * np.uint64(0x94D049BB133111EB)
+        z += np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(float) * (1.0 / 9007199254740992.0)
 
 
 def lateral_index(n):
@@ -112,8 +154,6 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
                 raise CorInfoError(f"trace neurons: layer {k} must lie in 1..{L} and its neuron indices in "
                                    f"0..{p.arch[k] - 1 if 1 <= k <= L else '?'}")
         enc = p.encoder
-        if enc == "poisson":
-            brian2.seed(p.seed)
 
         self.row_period = 1 * brian2.second
         unused = {"trace_on"} if not self.trace_neurons else set()
@@ -121,9 +161,11 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         self.timed = {key: brian2.TimedArray(values, dt=T, name=key) for key, values in plan.arrays().items()
                       if key not in unused}
         self.timed["images"] = brian2.TimedArray(images, dt=self.row_period, name="images")
-        shift, self._offsets = self._phases(plan)
+        shift, self._offsets, noise_key = self._phases(plan)
         if enc == "deterministic":
             self.timed["phase_of_sample"] = brian2.TimedArray(shift, dt=T, name="phase_of_sample")
+        else:
+            self.timed["noise_key_of_sample"] = brian2.TimedArray(noise_key, dt=T, name="noise_key_of_sample")
 
         n_free, n_window, steps = p.free_steps, p.window_steps, p.steps_per_sample
         # encoder phases restart at φ₀ the same number of steps before both windows: the input
@@ -134,7 +176,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
             V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, g_L=p.g_leak, epsilon=p.epsilon,
             gamma=p.gamma, lam=p.lam, n_free=n_free, steps_per_sample=steps, n_window=n_window,
             free_window_start=n_free - n_window, nudged_window_start=steps - n_window,
-            row_period=self.row_period, **self.timed,
+            row_period=self.row_period, uniform_hash=uniform_hash, **self.timed,
         )
         self.namespace = ns
         self.clock = clock = brian2.Clock(dt=p.dt, name="step_clock")
@@ -145,7 +187,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         # are the same in both windows and in the trace time before them
         # (each group and the synapses it drives get their own maximal rate and spike weight)
         ns_in = dict(ns, free_restart=n_free - n_window - settle, nudged_restart=steps - n_window - settle,
-                     nu_max=p.nu_input, spike_weight=float(1 / (p.nu_input * p.tau_s)))
+                     nu_max=p.nu_input, spike_weight=float(1 / (p.nu_input * p.tau_s)), stream=0)
         ns_pyr = dict(ns, free_restart=n_free - n_window - lead, nudged_restart=steps - n_window - lead,
                       nu_max=p.nu_max, spike_weight=float(1 / (p.nu_max * p.tau_s)))
         self.inp = inp = brian2.NeuronGroup(
@@ -163,7 +205,7 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         for k in range(1, L + 1):
             out = k == L
             traced = k in self.trace_neurons
-            group_ns = dict(ns_pyr, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon)
+            group_ns = dict(ns_pyr, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon, stream=k)
             events = {"free_end": "step == n_free"}
             if record_rates:
                 events["record_rates"] = "step == 0 and record_at_onset(t) > 0"
@@ -266,10 +308,11 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         return syn
 
     def _phases(self, plan):
-        """Per-slot shifts and per-neuron offsets of the encoders' starting phases.
+        """Per-slot shifts and per-neuron offsets of the encoders' starting phases, and the
+        per-slot keys of the Poisson encoder's hash.
 
         Drawn from a generator seeded with the parameters' seed and the plan, so that a run (and a
-        resumed run) of the same plan sees the same phases.
+        resumed run) of the same plan sees the same phases and spikes.
         """
         key = [self.params.seed]
         for values in (plan.image, plan.beta, plan.learn):
@@ -277,7 +320,8 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         rng = np.random.default_rng(key)
         shift = rng.uniform(0, 1, size=plan.n_slots)
         offsets = [rng.uniform(0, 1, size=n) for n in self.params.arch]
-        return shift, offsets
+        noise_key = rng.integers(0, 2 ** 52, size=plan.n_slots).astype(float)  # exact as a float
+        return shift, offsets, noise_key
 
     def _phase_groups(self):
         return [self.inp] + [self.pyr[k] for k in range(1, self.L + 1)]
@@ -351,11 +395,13 @@ class SpikingCorInfoNetwork(CorInfoNetwork):
         for key, values in plan.arrays().items():
             if key in self.timed:
                 args[self.timed[key]] = values
+        shift, offsets, noise_key = self._phases(plan)
         if self.params.encoder == "deterministic":
-            shift, offsets = self._phases(plan)
             args[self.timed["phase_of_sample"]] = shift
             for group, values in zip(self._phase_groups(), offsets):
                 args[group.phase_offset] = values
+        else:
+            args[self.timed["noise_key_of_sample"]] = noise_key
         return args
 
     # ---- recordings --------------------------------------------------------------------------------

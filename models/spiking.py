@@ -11,7 +11,7 @@ to each other and how the plasticity estimates its rates:
   and φ ← φ − 1 when φ ≥ 1. Its starting phase φ₀ is drawn once per sample and neuron and
   reused in both phases (see *Encoder phases* below), so that the encoding noise is nearly the
   same in the free and the nudged window and largely cancels in their contrast. A Poisson
-  generator (``rand() < ν·dt``) is the option;
+  generator (``u < ν·dt`` with u uniform in [0, 1), drawn per step and neuron) is the option;
 - every **pathway between pyramidal neurons carries spikes** into an exponentially decaying
   synaptic trace (time constant τ_s) of the target compartment: each spike adds
   ``w/(ν_max τ_s)`` (times V₀), so the trace's mean is ``W r`` exactly — the decay is a forward
@@ -93,8 +93,9 @@ r̄^n                    ``r_nudged``                1       nudged-window avera
 The names in the strings below that are not model variables come from the namespace the
 network builder (:mod:`corinfo_sim.spiking`) passes: V0, tau_soma, tau_s, nu_max, g_L, g_B,
 g_A, epsilon, gamma, lam, n_free, steps_per_sample, n_window, free_window_start,
-nudged_window_start, free_restart, nudged_restart, spike_weight, row_period, and the TimedArrays
-beta_of_sample, label_of_sample, image_of_sample, images, phase_of_sample, learn_at_onset,
+nudged_window_start, free_restart, nudged_restart, spike_weight, row_period, stream (the group's
+number in the Poisson hash), the function uniform_hash, and the TimedArrays beta_of_sample,
+label_of_sample, image_of_sample, images, phase_of_sample, noise_key_of_sample, learn_at_onset,
 beta_at_onset.
 """
 import brian2
@@ -187,7 +188,11 @@ phase_offset : 1 (constant)  # per-neuron part of the starting phase, drawn per 
 phi0 = phase_offset + phase_of_sample(t) - floor(phase_offset + phase_of_sample(t)) : 1  # starting phase
 at_restart = step == free_restart or step == nudged_restart : boolean  # phase set to phi0
 """
-THRESHOLD = {"deterministic": "phi >= 1", "poisson": "rand() < nu_max*{rate}*dt"}
+#: Poisson: a uniform number per (sample, group, step, neuron) from a counter-based hash (see
+#: corinfo_sim.spiking.uniform_hash), keyed per sample slot, so that every run of a plan (compiled or
+#: runtime, resumed or not) draws the same spikes and every epoch's plan other ones.
+THRESHOLD = {"deterministic": "phi >= 1",
+             "poisson": "uniform_hash(noise_key_of_sample(t), stream, t_in_timesteps, i) < nu_max*{rate}*dt"}
 RESET = {"deterministic": "phi -= 1\nx_out += spike_weight", "poisson": "x_out += spike_weight"}
 #: Phase set to its starting value before each averaging window (in the per-step code).
 PHASE_RESTART = "phi = phi0*int(at_restart) + phi*(1 - int(at_restart))\n"
