@@ -3,8 +3,9 @@
 ``corinfo-sim bench`` trains online on random data (inputs uniform in [0, 1], random labels), or
 on the first samples of a data set, and prints one JSON object. Figures are wall-clock times on
 this machine, measured inside the compiled run (loading the binary's data is not counted in
-``ms_per_sample``; it is in ``run_s``). The dense baseline (:mod:`corinfo_sim.dense`, batch 1, input drive computed once
-per sample) runs the same algorithm in the same process, its BLAS on ``threads`` threads.
+``ms_per_sample``; it is in ``run_s``). The dense baseline (:mod:`corinfo_sim.dense`, batch 1,
+input drive computed once per sample) runs the same algorithm in the same process, its BLAS on
+``threads`` threads.
 """
 import os
 import tempfile

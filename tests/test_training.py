@@ -162,7 +162,8 @@ def test_resume_checks_the_parameters_as_values(tmp_path):
               "--t-free", "350", "--t-window", "25"]
     assert cli("train", *common, "--epochs", "1", "--out", out).returncode == 0
     other = cli("train", *common, "--epochs", "2", "--g-leak", "0.4", "--out", out, "--resume")
-    assert other.returncode == 2 and other.stderr.count("\n") == 1 and "other parameters (g_leak 0.5, now 0.4)" in other.stderr
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert "other parameters (g_leak 0.5, now 0.4)" in other.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["params"]["t_free"] == "350.0 ms"
     config["params"].update(t_free="0.35 s", dt="500. us", nu_max="0.8 kHz")
