@@ -25,13 +25,13 @@ from .weights import init_weights
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
-          variant="antisparse", params=None, options=None, dataset=None):
+          variant="antisparse", params=None, options=None, dataset=None, progress=None):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures.
 
     ``params`` replaces the benchmark's parameters; ``options`` (a dict of Params fields, e.g.
     the spiking model's ``nu_max``) changes some of them. With a
     :class:`~corinfo_sim.datasets.Dataset`, the first training and test samples are used instead
-    of random inputs (``arch`` must fit it).
+    of random inputs (``arch`` must fit it). ``progress`` receives the build's lines.
     """
     if params is None:
         rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
@@ -53,7 +53,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     weights = init_weights(arch, rng)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
-                          os.path.join(tmp, "build"), threads=threads, variant=variant)
+                          os.path.join(tmp, "build"), threads=threads, variant=variant, progress=progress)
         try:
             plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
                              beta=np.ones(samples))

@@ -1,8 +1,9 @@
 """The ``corinfo-sim`` command line: train, evaluate, bench, traces, figure.
 
-Every problem with the user's input ends the program with exit status 2 and one line on stderr
-(``error: ...``) that says what is wrong and how to fix it; a diverged run exits with status 3,
-an interrupted one with 130, keeping every finished epoch.
+Exit status: 0 done; 2 a problem with the input that the user can fix (one line on stderr,
+``error: ...``, saying what is wrong and how to fix it); 3 a run that diverged or collapsed
+(the last good epoch is kept); 130 interrupted (Ctrl-C; every finished epoch is kept); 1 an
+internal error (a bug: one line, the traceback with ``CORINFO_DEBUG=1``).
 """
 import argparse
 import json
@@ -11,7 +12,7 @@ import sys
 
 from .errors import CorInfoError
 
-EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG = 2, 3, 130, 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,20 +57,85 @@ def _index_range(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a list (0,3,5) or a range (0:10) of indices")
 
 
+def _show(value):
+    """A default as the command line writes it: 0.5, 64,100,10, on/off."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        return ",".join(_show(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _schedule(schedule):
+    """A per-epoch learning-rate schedule as text: "0.95" or "0.95, 0.9 from epoch 20"."""
+    parts = [f"{d:g}" if first == 0 else f"{d:g} from epoch {first}" for first, d in schedule]
+    return ", ".join(parts)
+
+
+def _param_default(name):
+    from .params import Params
+    return Params.__dataclass_fields__[name].default
+
+
+def _per_dataset(name, model="antisparse"):
+    """Help text of a default that depends on the data set: "digits 0.5, fashion-mnist 0.3, ..."."""
+    from .models import get_variant
+    table = getattr(get_variant(model), "DATASET_DEFAULTS", {})
+    shown = []
+    for dataset, values in table.items():
+        if name in values:
+            shown.append(f"{dataset} {_schedule(values[name]) if name == 'lr_schedule' else _show(values[name])}")
+    return "; ".join(shown)
+
+
+def _defaults_epilog():
+    """The settings each data set brings, for ``train --help``."""
+    from .models import get_variant
+    lines = ["defaults per data set (model antisparse; the spiking model takes the same learning rates and g_L):"]
+    for dataset, values in get_variant("antisparse").DATASET_DEFAULTS.items():
+        options = []
+        for name, value in values.items():
+            option = {"lr_schedule": "lr-decay", "eta_schedule": "eta-schedule"}.get(name, name.replace("_", "-"))
+            if isinstance(value, bool):
+                options.append(f"--{'' if value else 'no-'}{option}")
+                continue
+            shown = _schedule(value) if name == "lr_schedule" else _show(value)
+            options.append(f"--{option} {shown}")
+        lines.append(f"  {dataset}: " + "  ".join(options))
+    lines.append("Options given on the command line replace these; an --arch of another depth keeps the first "
+                 "rate and repeats the last.")
+    return "\n".join(lines)
+
+
 def _add_model_args(p):
     from .models import VARIANTS
-    p.add_argument("--model", choices=VARIANTS, default="antisparse",
-                   help="model variant (default antisparse: the paper's rate network)")
-    p.add_argument("--arch", type=_ints, help="layer sizes, input first (default: data set inputs,100,classes)")
-    p.add_argument("--epsilon", type=float, default=0.15, help="ε (default 0.15)")
-    p.add_argument("--lambda", dest="lam", type=float, default=0.99999, help="λ (default 0.99999)")
-    p.add_argument("--g-leak", type=float, default=0.5, help="leak conductance g_L (default 0.5)")
-    p.add_argument("--eta", type=float, default=0.05, help="neural step η = dt/τ (default 0.05)")
-    p.add_argument("--n-free", type=_positive_int, default=30, help="free-phase steps (default 30)")
-    p.add_argument("--n-nudged", type=_positive_int, default=10, help="nudged-phase steps (default 10)")
+    p.add_argument("--model", choices=VARIANTS,
+                   help="model variant (default antisparse, the paper's rate network; a run folder's model for "
+                        "--weights RUN)")
+    p.add_argument("--arch", type=_ints, metavar="N0,N1,...",
+                   help=f"layer sizes, input first (default per data set: {_per_dataset('arch')})")
+    p.add_argument("--epsilon", type=float, metavar="EPS",
+                   help="ε in (0, 1): variance of the prediction errors; the basal and apical couplings "
+                        f"are 1/ε (default {_param_default('epsilon'):g})")
+    p.add_argument("--lambda", dest="lam", type=float, metavar="LAMBDA",
+                   help="λ in (0, 1): forgetting factor of the layers' correlation estimate, γ = (1 − λ)/λ "
+                        f"(default {_param_default('lam'):g})")
+    p.add_argument("--g-leak", type=float, metavar="G",
+                   help=f"leak conductance g_L of the somata, dimensionless (default {_per_dataset('g_leak')})")
+    p.add_argument("--eta", type=float,
+                   help="neural step η = dt/τ of the somatic Euler integration, in (0, 1] "
+                        f"(default {_param_default('eta'):g})")
+    p.add_argument("--n-free", type=_positive_int, metavar="STEPS",
+                   help=f"Euler steps of the free phase (default {_param_default('n_free')}; "
+                        f"{_per_dataset('n_free')})")
+    p.add_argument("--n-nudged", type=_positive_int, metavar="STEPS",
+                   help=f"Euler steps of the nudged phase (default {_param_default('n_nudged')}; "
+                        f"{_per_dataset('n_nudged')})")
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
-                   help="Brian2 device (default cpp_standalone: compiled C++)")
-    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
+                   help="Brian2 device (default cpp_standalone: compiled C++; runtime: no compiler, small networks)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run (default 1)")
     add_spiking_args(p)
 
 
@@ -103,7 +169,7 @@ def spiking_kwargs(args):
     import brian2
     given = {name: getattr(args, name) for name in list(SPIKING_OPTIONS) + ["encoder"]
              if getattr(args, name, None) is not None}
-    if given and getattr(args, "model", "antisparse") != "spiking":
+    if given and (getattr(args, "model", None) or "antisparse") != "spiking":
         raise CorInfoError(f"--{next(iter(given)).replace('_', '-')} is an option of the spiking model: "
                            "add --model spiking")
     for name, value in given.items():
@@ -112,151 +178,280 @@ def spiking_kwargs(args):
     return given
 
 
-def _add_data_args(p):
-    p.add_argument("--dataset", default="digits", help="digits, fashion-mnist, mnist, cifar10, cifar100")
-    p.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
+def _add_data_args(p, default_text="digits"):
+    from .datasets import DATASETS
+    p.add_argument("--dataset", metavar="NAME",
+                   help=f"data set: {', '.join(DATASETS)} (default {default_text})")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder with the data set's files (not for digits; default: the data set's usual place)")
+
+
+def _add_learning_args(p):
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, sample order and β signs "
+                                                       "(default 0)")
+    p.add_argument("--beta", type=float, default=1.0, help="nudging strength β₀ > 0 (default 1)")
+    p.add_argument("--beta-sign", choices=("random", "positive"), default="random",
+                   help="sign of β per sample: drawn at random or always + (default random)")
+    p.add_argument("--no-shuffle", action="store_true", help="present training samples in data-set order "
+                                                             "(default: a new random order each epoch)")
+    p.add_argument("--lr-ff", type=_floats, metavar="R1,R2,...",
+                   help=f"per-sample rates η_ff,k, one per layer k = 1..L (default {_per_dataset('lr_ff')})")
+    p.add_argument("--lr-fb", type=_floats, metavar="R1,...",
+                   help=f"per-sample rates η_fb,k, one per hidden layer (default {_per_dataset('lr_fb')})")
+    p.add_argument("--lr-decay", type=float, metavar="D",
+                   help="per-epoch decay: rates × D**epoch, 1 disables it (default "
+                        f"{_schedule(_param_default('lr_schedule'))}; {_per_dataset('lr_schedule')})")
+    p.add_argument("--eta-schedule", action=argparse.BooleanOptionalAction,
+                   help="free-phase neural step η_t = max(η/(1 + 0.01 t), 0.001) "
+                        f"(default off; {_per_dataset('eta_schedule')})")
+
+
+def _figure_names():
+    from .figures import FIGURES
+    return list(FIGURES)
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("corinfo_sim")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser():
     parser = _Parser(prog="corinfo-sim", description="Brian2 simulator of CorInfoMax networks.")
+    parser.add_argument("--version", action="version", version=f"corinfo-sim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    raw = argparse.RawDescriptionHelpFormatter
 
-    t = sub.add_parser("train", help="train on a data set, write a run folder")
+    t = sub.add_parser("train", help="train on a data set, write a run folder", epilog=_defaults_epilog(),
+                       formatter_class=raw)
     _add_data_args(t)
-    t.add_argument("--epochs", type=_positive_int, required=True)
-    t.add_argument("--out", required=True, help="run folder")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--init-weights", help="start from this weights file (NPZ)")
-    t.add_argument("--beta", type=float, default=1.0, help="nudging strength β₀ (default 1)")
-    t.add_argument("--beta-sign", choices=("random", "positive"), default="random")
-    t.add_argument("--no-shuffle", action="store_true", help="present training samples in data-set order")
-    t.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
-    t.add_argument("--max-test-samples", type=_positive_int, help="evaluate on the first N test samples")
-    t.add_argument("--lr-ff", type=_floats, help="per-sample rates η_ff,k, one per layer (default 0.5,0.35,...)")
-    t.add_argument("--lr-fb", type=_floats, help="per-sample rates η_fb,k, one per hidden layer (default 0.075)")
-    t.add_argument("--lr-decay", type=float, default=0.95, help="per-epoch decay d: rates × d**epoch (1: off)")
-    t.add_argument("--eta-schedule", action="store_true", help="free-phase step η_t = max(η/(1+0.01t), 0.001)")
-    t.add_argument("--probe-samples", type=_index_range,
-                   help="test samples recorded at every step each epoch (traces, correlative information); default 0,1")
+    t.add_argument("--epochs", type=_positive_int, required=True, help="epochs to train (with --resume: in all)")
+    t.add_argument("--out", required=True, metavar="DIR", help="run folder (created; locked while training)")
+    t.add_argument("--init-weights", metavar="FILE", help="start from this weights file (NPZ) or run folder "
+                                                          "(default: the paper's initialisation)")
+    _add_learning_args(t)
+    t.add_argument("--max-train-samples", type=_positive_int, metavar="N",
+                   help="use the first N training samples (default: all)")
+    t.add_argument("--max-test-samples", type=_positive_int, metavar="N",
+                   help="evaluate on the first N test samples (default: all)")
+    t.add_argument("--probe-samples", type=_index_range, metavar="I",
+                   help="test samples recorded at every step each epoch (traces, correlative information); "
+                        "default 0,1")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--no-collapse-check", action="store_true",
+                   help="train on when the network collapses (runaway weights, chance accuracy); NaN and inf "
+                        "always stop a run")
     t.add_argument("--keep-build", action="store_true", help="keep the generated C++ in OUT/build")
     _add_model_args(t)
 
-    e = sub.add_parser("evaluate", help="test accuracy of a weights file")
-    e.add_argument("--weights", required=True)
-    _add_data_args(e)
+    e = sub.add_parser("evaluate", help="test accuracy of a weights file or run folder")
+    e.add_argument("--weights", required=True, metavar="FILE|RUN",
+                   help="weights file (NPZ) or run folder (its weights.npz, data set, model and parameters)")
+    _add_data_args(e, "the run's, else digits")
+    e.add_argument("--max-test-samples", type=_positive_int, metavar="N",
+                   help="evaluate on the first N test samples (default: all)")
     _add_model_args(e)
 
     b = sub.add_parser("bench", help="time compiled training and evaluation (random inputs or a data set)")
-    b.add_argument("--arch", type=_ints, default=(784, 500, 10))
-    b.add_argument("--samples", type=_positive_int, default=1000)
-    b.add_argument("--threads", type=_positive_int, default=1)
-    b.add_argument("--dense-samples", type=int, default=200, help="samples timed for the dense numpy baseline")
+    b.add_argument("--arch", type=_ints, default=(784, 500, 10), metavar="N0,N1,...",
+                   help="layer sizes, input first (default 784,500,10)")
+    b.add_argument("--samples", type=_positive_int, default=1000, metavar="N",
+                   help="training samples timed, and as many evaluation samples (default 1000)")
+    b.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads, and BLAS threads of the "
+                                                                     "dense baseline (default 1)")
+    b.add_argument("--dense-samples", type=int, default=200, metavar="N",
+                   help="samples timed for the dense numpy baseline, 0 to skip it (default 200)")
     b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
-    b.add_argument("--n-free", type=_positive_int, help="free-phase steps of the rate model (default 30)")
-    b.add_argument("--n-nudged", type=_positive_int, help="nudged-phase steps of the rate model (default 10)")
-    b.add_argument("--dataset", help="time on the first samples of this data set (default: random inputs)")
-    b.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
+    b.add_argument("--n-free", type=_positive_int, metavar="STEPS", help="free-phase steps of the rate model "
+                                                                          "(default 30)")
+    b.add_argument("--n-nudged", type=_positive_int, metavar="STEPS", help="nudged-phase steps of the rate "
+                                                                            "model (default 10)")
+    b.add_argument("--dataset", metavar="NAME", help="time on the first samples of this data set "
+                                                     "(default: random inputs)")
+    b.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (not for digits; default: "
+                                                     "the data set's usual place)")
     add_spiking_args(b)
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
-    r.add_argument("--weights", required=True)
-    _add_data_args(r)
-    r.add_argument("--samples", type=_index_range, required=True, help="sample indices, e.g. 0,5 or 0:3")
-    r.add_argument("--split", choices=("test", "train"), default="test")
-    r.add_argument("--layers", type=_index_range, help="layers to record, e.g. 1,2 (default: all)")
-    r.add_argument("--neurons", type=_index_range, help="neuron indices per layer, e.g. 0:10 (default: first 10)")
-    r.add_argument("--out", required=True, help="traces file (.npz)")
-    r.add_argument("--nwb", help="also write an NWB file")
+    r.add_argument("--weights", required=True, metavar="FILE|RUN",
+                   help="weights file (NPZ) or run folder (its weights.npz, data set, model and parameters)")
+    _add_data_args(r, "the run's, else digits")
+    r.add_argument("--samples", type=_index_range, required=True, metavar="I",
+                   help="sample indices, e.g. 0,5 or 0:3")
+    r.add_argument("--split", choices=("test", "train"), default="test", help="split of the samples (default test)")
+    r.add_argument("--layers", type=_index_range, metavar="K", help="layers to record, e.g. 1,2 (default: all)")
+    r.add_argument("--neurons", type=_index_range, metavar="I",
+                   help="neuron indices per layer, e.g. 0:10 (default: the first 10)")
+    r.add_argument("--out", required=True, metavar="FILE",
+                   help="traces file: .npz (numpy) or .nwb (Neurodata Without Borders)")
+    r.add_argument("--nwb", metavar="FILE", help="also write an NWB file (default: none)")
+    r.add_argument("--overwrite", action="store_true", help="replace existing output files")
     r.add_argument("--plastic", action="store_true", help="learn from the samples while recording")
     r.add_argument("--beta", type=float, default=1.0, help="nudging strength in the nudged phase (default 1)")
     _add_model_args(r)
     r.set_defaults(device="runtime")
 
-    f = sub.add_parser("figure", help="draw a figure from a run folder")
-    f.add_argument("name")
-    f.add_argument("--run", required=True, help="run folder (or protocol folder)")
-    f.add_argument("--out", required=True, help="output file (.png; a .pdf is written beside it)")
-    f.add_argument("--traces", help="traces file (default RUN/traces.npz)")
+    names = _figure_names()
+    f = sub.add_parser("figure", help="draw a figure from a run folder",
+                       description=f"Draw a figure from a run folder. Figures: {', '.join(names)}.")
+    f.add_argument("name", metavar="NAME", help=f"one of: {', '.join(names)}")
+    f.add_argument("--run", required=True, metavar="DIR", help="run folder (or protocol folder)")
+    f.add_argument("--out", required=True, metavar="FILE", help="output file (.png or .pdf; the other is "
+                                                                 "written beside it)")
+    f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")
     return parser
 
 
-def _params(args, dataset):
+# ---- resolving what the user asked for ---------------------------------------------------------
+def _weights_source(path):
+    """``(weights file, run folder or None)`` for ``--weights`` given a file or a run folder."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        if not os.path.exists(os.path.join(path, "weights.npz")):
+            raise CorInfoError(f"{path} holds no weights.npz: give a weights file or a run folder of "
+                               f"'corinfo-sim train'")
+        return os.path.join(path, "weights.npz"), path
+    folder = os.path.dirname(path)
+    for run in (folder, os.path.dirname(folder)):  # weights.npz, or snapshots/weights_eN.npz
+        if os.path.exists(os.path.join(run, "config.json")):
+            return path, run
+    return path, None
+
+
+def _run_config(run):
+    if run is None:
+        return {}
+    try:
+        with open(os.path.join(run, "config.json")) as f:
+            config = json.load(f)
+        return config if isinstance(config, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+#: Options that set Params fields, by field (the train-only ones are absent from other commands).
+PARAM_OPTIONS = ("arch", "epsilon", "lam", "g_leak", "eta", "n_free", "n_nudged", "seed", "beta", "beta_sign",
+                 "lr_ff", "lr_fb", "eta_schedule")
+
+
+def _params(args, dataset, saved=None):
+    """Params from the command line: the data set's defaults (or a saved run's parameters),
+    replaced by every option the user gave."""
     from .models import make_params
-    arch = args.arch or (dataset.X_train.shape[1], 100, dataset.n_classes)
-    kwargs = dict(arch=arch, epsilon=args.epsilon, lam=args.lam, g_leak=args.g_leak, eta=args.eta,
-                  n_free=args.n_free, n_nudged=args.n_nudged, **spiking_kwargs(args))
-    if hasattr(args, "seed"):
-        if args.lr_decay is not None and not 0 < args.lr_decay <= 1:
+    from .params import Params
+    given = {name: getattr(args, name) for name in PARAM_OPTIONS if getattr(args, name, None) is not None}
+    given.update(spiking_kwargs(args))
+    if getattr(args, "lr_decay", None) is not None:
+        if not 0 < args.lr_decay <= 1:
             raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
-        kwargs.update(seed=args.seed, beta=args.beta, beta_sign=args.beta_sign, lr_ff=args.lr_ff,
-                      lr_fb=args.lr_fb, lr_schedule=((0, args.lr_decay),), eta_schedule=args.eta_schedule,
-                      shuffle=not args.no_shuffle)
-        if args.seed < 0:
-            raise CorInfoError(f"--seed must be non-negative, got {args.seed}")
-    return make_params(args.model, **kwargs)
+        given["lr_schedule"] = ((0, args.lr_decay),)
+    if getattr(args, "no_shuffle", False):
+        given["shuffle"] = False
+    if getattr(args, "seed", 0) < 0:
+        raise CorInfoError(f"--seed must be non-negative, got {args.seed}")
+    if saved is not None:  # a run's parameters, with the options given
+        return saved.replace(**given)
+    return make_params(args.model or "antisparse", dataset=dataset.name, **given)
 
 
-def cmd_train(args):
+def _load_for_run(args):
+    """Weights, dataset, model and Params for evaluate/traces: from ``--weights`` (a file or a run
+    folder, whose data set, model and parameters are the defaults) and the options given."""
     from .datasets import load_dataset
-    from .training import train
-    dataset = load_dataset(args.dataset, args.data_dir).subset(max_test=args.max_test_samples)
-    params = _params(args, dataset)
-    metrics = train(params, dataset, args.epochs, args.out, init_weights_file=args.init_weights,
-                    resume=args.resume, max_train=args.max_train_samples, device=args.device,
-                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
-                    variant=args.model)
-    if metrics["test_acc"]:
-        print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {metrics['epochs_done']} "
-              f"epochs; results in {args.out}")
-
-
-def cmd_evaluate(args):
-    from .datasets import load_dataset
-    from .training import evaluate
+    from .params import Params
     from .weights import load_weights
-    weights, arch = load_weights(args.weights)
-    dataset = load_dataset(args.dataset, args.data_dir)
+    weights_file, run = _weights_source(args.weights)
+    config = _run_config(run)
+    run_model = config.get("model")
+    if args.model and run_model and args.model != run_model:
+        raise CorInfoError(f"the weights belong to a {run_model!r} run ({run}/config.json), not to {args.model!r}: "
+                           f"drop --model, or pass --model {run_model}")
+    args.model = args.model or run_model or "antisparse"
+    weights, arch = load_weights(weights_file)
+    dataset = load_dataset(args.dataset or config.get("dataset") or "digits", args.data_dir)
+    dataset = dataset.subset(max_test=getattr(args, "max_test_samples", None))
     if args.arch and tuple(args.arch) != arch:
         raise CorInfoError(f"--arch {','.join(map(str, args.arch))} differs from the weights file's "
                            f"{','.join(map(str, arch))}: drop --arch")
-    args.arch = arch
-    params = _params(args, dataset)
     if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
         raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
                            f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
-    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads, variant=args.model)
+    args.arch = arch
+    saved = None
+    if config.get("params"):
+        try:
+            saved = Params.from_dict(dict(config["params"], model=args.model))
+        except (CorInfoError, TypeError, ValueError):
+            saved = None
+    return weights, dataset, _params(args, dataset, saved)
+
+
+def _reporter(stream=None):
+    from .progress import Reporter
+    return Reporter(stream=stream)
+
+
+# ---- commands ------------------------------------------------------------------------------------
+def cmd_train(args):
+    from .datasets import load_dataset
+    from .training import train
+    dataset = load_dataset(args.dataset or "digits", args.data_dir).subset(max_test=args.max_test_samples)
+    params = _params(args, dataset)
+    init = _weights_source(args.init_weights)[0] if args.init_weights else None
+    metrics = train(params, dataset, args.epochs, args.out, init_weights_file=init,
+                    resume=args.resume, max_train=args.max_train_samples, device=args.device,
+                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
+                    variant=args.model or "antisparse", progress=_reporter(),
+                    collapse_check=not args.no_collapse_check)
+    if metrics["test_acc"]:
+        n = metrics["epochs_done"]
+        print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {n} epoch{'' if n == 1 else 's'}; "
+              f"results in {args.out}", flush=True)
+
+
+def cmd_evaluate(args):
+    from .training import evaluate
+    weights, dataset, params = _load_for_run(args)
+    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads, variant=args.model,
+                      progress=_reporter(sys.stderr))
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 
 def cmd_traces(args):
-    from .datasets import load_dataset
+    from .runfolder import check_writable_file
     from .traces import record, save_npz, save_nwb
-    from .weights import load_weights
-    weights, arch = load_weights(args.weights)
-    dataset = load_dataset(args.dataset, args.data_dir)
-    if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
-        raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
-                           f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
-    args.arch = arch
-    params = _params(args, dataset).replace(beta=args.beta)
-    for path in (args.out, args.nwb):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise CorInfoError(f"folder of {path} does not exist: create it first")
+    if os.path.splitext(args.out)[1].lower() not in (".npz", ".nwb"):
+        raise CorInfoError(f"--out {args.out}: the traces file must end in .npz or .nwb")
+    if args.nwb and not args.nwb.lower().endswith(".nwb"):
+        raise CorInfoError(f"--nwb {args.nwb}: the NWB file must end in .nwb")
+    for option, path in (("--out", args.out), ("--nwb", args.nwb)):
+        if path:
+            check_writable_file(path, overwrite=args.overwrite, option=option)
+    weights, dataset, params = _load_for_run(args)
+    params = params.replace(beta=args.beta)
     traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
                     neurons=args.neurons, plastic=args.plastic, device=args.device, variant=args.model)
     weights_after = traces.pop("weights_after", None)
-    save_npz(args.out, traces)
-    print(f"{len(traces['t'])} steps of {len(args.samples)} sample(s) written to {args.out}")
+    from .datasets import CLASS_NAMES
+    nwb_files = [p for p in (args.out, args.nwb) if p and p.lower().endswith(".nwb")]
+    if args.out.lower().endswith(".npz"):
+        save_npz(args.out, traces)
+    for path in nwb_files:
+        save_nwb(path, traces, images=dataset.X_test if args.split == "test" else dataset.X_train,
+                 image_shape=dataset.image_shape, class_names=CLASS_NAMES.get(dataset.name),
+                 description=f"corinfo_sim {args.model} network, {dataset.name} {args.split} samples "
+                             f"{','.join(map(str, args.samples))}")
+    print(f"{len(traces['t'])} steps of {len(args.samples)} sample(s) written to "
+          f"{' and '.join([args.out] + [p for p in nwb_files if p != args.out])}")
     if weights_after is not None:
         from .weights import save_weights
         after = os.path.splitext(args.out)[0] + "_weights_after.npz"
         save_weights(after, weights_after)
         print(f"weights after learning from the samples: {after}")
-    if args.nwb:
-        save_nwb(args.nwb, traces)
-        print(f"NWB file: {args.nwb}")
 
 
 def cmd_bench(args):
@@ -275,11 +470,14 @@ def cmd_bench(args):
         from .datasets import load_dataset
         dataset = load_dataset(args.dataset, args.data_dir)
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
-                           variant=args.model, options=options, dataset=dataset), indent=1))
+                           variant=args.model, options=options, dataset=dataset,
+                           progress=_reporter(sys.stderr)), indent=1))
 
 
 def cmd_figure(args):
     from .figures import make_figure
+    from .runfolder import check_writable_file
+    check_writable_file(args.out, overwrite=True)
     written = make_figure(args.name, args.run, args.out, traces=args.traces)
     for path in written:
         print(path)
@@ -298,20 +496,25 @@ def quiet_brian2():
         BrianLogger.console_handler.setLevel(logging.ERROR)
 
 
-def guarded(action, out=None):
-    """Run ``action()`` and turn the user's problems into an exit status and one line on stderr.
+def _checkpointed(folder):
+    return bool(folder) and os.path.exists(os.path.join(folder, "checkpoint.json"))
 
-    ``out`` is the run folder named in the message after Ctrl-C.
+
+def guarded(action, out=None):
+    """Run ``action()`` and turn every way it can end into an exit status and at most one line on stderr.
+
+    ``out`` returns the run folder named in the message after Ctrl-C.
     """
     import signal
     import threading
 
+    from .runfolder import os_error_message
     from .training import Diverged
-    quiet_brian2()
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C must stop a run even where the shell started us with SIGINT ignored (a background job)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        quiet_brian2()
         action()
     except Diverged as e:
         print(f"error: {e}", file=sys.stderr)
@@ -320,9 +523,27 @@ def guarded(action, out=None):
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        where = f" in {out()}; continue with --resume" if out and out() else ""
-        print(f"interrupted: every finished epoch is kept{where}", file=sys.stderr)
+        folder = out() if out else None
+        if _checkpointed(folder):
+            print(f"interrupted: every finished epoch is kept in {folder}; continue with --resume", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as e:
+        print(f"error: {os_error_message(e, e.filename or 'a file')}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("error: not enough memory: use a smaller network or data set (--arch, --max-train-samples)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:  # a bug: one line, the traceback on request
+        if os.environ.get("CORINFO_DEBUG"):
+            import traceback
+            traceback.print_exc()
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"internal error: {e.__class__.__name__}{': ' + detail if detail else ''} (a bug in corinfo-sim; "
+              "set CORINFO_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_BUG
     return 0
 
 

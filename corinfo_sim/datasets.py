@@ -60,6 +60,14 @@ __all__ = [
 #: Names accepted by :func:`load_dataset`.
 DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "cifar100")
 
+#: Class names by label (0-9) of the data sets whose classes are not digits; data sets not listed
+#: (digits, mnist, cifar100) show the class number.
+CLASS_NAMES = {
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                      "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+}
+
 #: Environment variable naming the root directory of the downloaded data sets.
 DATA_ENV = "CORINFO_DATA"
 

@@ -151,7 +151,11 @@ class Plan:
         n_train, n_test = self.segments["train"], self.segments["test"]
         learn_on = np.concatenate([[0.0], self.learn[:-1]])
         beta_on = np.where(learn_on > 0, np.concatenate([[1.0], self.beta[:-1]]), 1.0)
-        mark = np.zeros(self.n_slots)  # wall-clock marks at segment starts (codes 1-3) and the end (4)
+        # wall-clock marks: progress ticks (code 5) through the training and test segments, the
+        # segment starts (codes 1-3) and the end (4)
+        mark = np.zeros(self.n_slots)
+        for first, n in ((0, n_train), (n_train, n_test)):
+            mark[first + np.arange(0, n, max(1, n // PROGRESS_TICKS))] = 5
         for code, (first, n) in enumerate(((0, n_train), (n_train, n_test), (n_train + n_test, 0)), start=1):
             if n or code == 3:
                 mark[first] = code if first < self.n_slots - 1 else mark[first]
@@ -168,14 +172,17 @@ class Plan:
         }
 
 
+#: Progress marks per segment of a compiled run (read live, see corinfo_sim.session).
+PROGRESS_TICKS = 100
+
 _WALL_CLOCK_CPP = """
-double corinfo_mark_time(double code)
+double corinfo_mark_time(double code, double slot)
 {
     if (code > 0)
     {
         const double now = std::chrono::duration<double>(
             std::chrono::steady_clock::now().time_since_epoch()).count();
-        std::printf("corinfo-mark %d %.6f\\n", (int)code, now);
+        std::printf("corinfo-mark %d %.0f %.6f\\n", (int)code, slot, now);
         std::fflush(stdout);
     }
     return 0.0;
@@ -186,20 +193,22 @@ WALL_MARKS = []  # (code, seconds) of the last runtime-mode run
 
 
 def wall_clock():
-    """Brian2 function ``mark_time(code)`` (C++ only): print the wall clock when ``code > 0``.
+    """Brian2 function ``mark_time(code, slot)`` (C++ only): print the wall clock when ``code > 0``.
 
-    The compiled binary prints ``corinfo-mark <code> <seconds>`` on its standard output.
+    The compiled binary prints ``corinfo-mark <code> <slot> <seconds>`` on its standard output:
+    codes 1-3 start the training, test and probe segments, 4 ends the run, 5 is a progress tick.
     """
-    f = brian2.Function(lambda code: code, arg_units=[1], return_unit=1, stateless=False)
+    f = brian2.Function(lambda code, slot: code, arg_units=[1, 1], return_unit=1, stateless=False)
     f.implementations.add_implementation(
         "cpp", _WALL_CLOCK_CPP, name="corinfo_mark_time", compiler_kwds={"headers": ["<chrono>", "<cstdio>"]})
     return f
 
 
 def parse_marks(marks):
-    """Seconds between consecutive wall-clock marks: ``{code: seconds until the next mark}``."""
-    marks = sorted(marks)
-    return {code: marks[n + 1][1] - t for n, (code, t) in enumerate(marks[:-1])}
+    """Seconds of each segment from the wall-clock marks ``(code, seconds)``: ``{code: seconds
+    from its start to the next segment mark}`` (progress ticks, code 5, are skipped)."""
+    marks = sorted((t, code) for code, t in marks if code != 5)
+    return {code: marks[n + 1][0] - t for n, (t, code) in enumerate(marks[:-1])}
 
 
 def weight_index(n_post, n_pre):
@@ -394,10 +403,11 @@ class CorInfoNetwork:
             self.timed.pop("segment_mark")
             ns.pop("segment_mark", None)
             return []
-        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, namespace=dict(ns, mark_time=wall_clock()),
-                                        name="timer")
-        self.timer.run_regularly("mark = mark_time(segment_mark(t))", dt=self.sample_duration, when="start",
-                                 order=0)
+        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, name="timer",
+                                        namespace=dict(ns, mark_time=wall_clock(),
+                                                       sample_duration=self.sample_duration))
+        self.timer.run_regularly("mark = mark_time(segment_mark(t), floor(t/sample_duration + 0.5))",
+                                 dt=self.sample_duration, when="start", order=0)
         return [self.timer]
 
     @staticmethod
@@ -468,28 +478,33 @@ class CorInfoNetwork:
         return args
 
     # ---- running ---------------------------------------------------------------------------
-    def schedule_run(self, report=None, report_period=10 * brian2.second):
+    def schedule_run(self, on_progress=None):
         """Run the whole plan: every slot, then the closing step.
 
         Compiled, this is one ``run()`` (Brian2 generates every code object anew for each run, so
         one run keeps the generated code small) and only records the run into the generated code;
         the segments are timed inside the binary. In runtime mode each segment is its own
-        ``run()``, timed here, and the marks go to :data:`WALL_MARKS`. The run namespace is the
+        ``run()``, timed here, and the marks go to :data:`WALL_MARKS`; ``on_progress(segment,
+        done, total)`` is told the samples done about once a second. The run namespace is the
         network's own (monitors evaluate subexpressions in it), so no name is ever looked up in
         the caller's frame.
         """
         T, p = self.sample_duration, self.params
         if self.standalone:
             duration = (self.plan.n_slots - 1) * T + p.dt
-            self.network.run(duration, namespace=self.namespace, report=report, report_period=report_period)
+            self.network.run(duration, namespace=self.namespace)
             return
         import time
         WALL_MARKS.clear()
         for code, name in ((1, "train"), (2, "test"), (3, "probe")):
-            if self.plan.segments[name]:
+            n = self.plan.segments[name]
+            if n:
                 WALL_MARKS.append((code, time.monotonic()))
-                self.network.run(self.plan.segments[name] * T, namespace=self.namespace, report=report,
-                                 report_period=report_period)
+                report = None
+                if on_progress is not None and name != "probe":
+                    report = (lambda elapsed, done, start, duration, name=name, n=n:  # noqa: E731
+                              on_progress(name, int(round(done * n)), n))
+                self.network.run(n * T, namespace=self.namespace, report=report, report_period=1 * brian2.second)
         WALL_MARKS.append((4, time.monotonic()))
         self.network.run(p.dt, namespace=self.namespace)
 

@@ -18,6 +18,22 @@ from .errors import CorInfoError
 DEFAULT_LR_FF_FIRST = 0.5
 DEFAULT_LR_FF_REST = 0.35
 DEFAULT_LR_FB = 0.075
+#: The paper trains with mini-batches of 20; online rates are the batch rates divided by this.
+PAPER_BATCH = 20
+
+
+def online(batch_rates):
+    """Per-sample (online) learning rates from the paper's batch-20 rates."""
+    return tuple(r / PAPER_BATCH for r in batch_rates)
+
+
+def fit_rates(rates, n):
+    """``rates`` for ``n`` layers: as given when the number fits, else the first rate followed by
+    the last one repeated (the pattern of the paper's rates: a larger rate for the first layer)."""
+    rates = tuple(rates)
+    if len(rates) == n or not rates:
+        return rates
+    return (rates[0],) + (rates[-1],) * (n - 1) if n > 0 else ()
 
 #: Fields of the spiking model only (None in the rate model).
 SPIKING_FIELDS = ("nu_max", "tau_s", "tau_soma", "t_free", "t_nudged", "t_window", "encoder", "nu_input")

@@ -20,10 +20,7 @@ import os
 import numpy as np
 
 from .errors import CorInfoError
-from .params import Params
-
-#: The paper trains with mini-batches of 20; online rates are the batch rates divided by this.
-PAPER_BATCH = 20
+from .params import Params, online
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +47,7 @@ class Protocol:
     epochs: int
     paper_result: str
 
-    @staticmethod
-    def online(batch_rates):
-        """Per-sample rates from the paper's batch-20 rates."""
-        return tuple(r / PAPER_BATCH for r in batch_rates)
+    online = staticmethod(online)
 
 
 def summarize(seed_metrics, protocol_name="", paper_result=""):
@@ -124,42 +118,57 @@ def parser_for(protocol, doc=None):
     p.add_argument("--epochs", type=_positive_int, default=protocol.epochs,
                    help=f"epochs per seed (paper: {protocol.epochs})")
     p.add_argument("--seeds", type=_seeds, default=[0], help="comma-separated seeds (default 0)")
-    p.add_argument("--max-train-samples", type=_positive_int, help="use the first N training samples")
-    p.add_argument("--max-test-samples", type=_positive_int, help="evaluate on the first N test samples")
-    p.add_argument("--out", required=True, help="protocol folder (one seed_{s} run folder per seed)")
+    p.add_argument("--max-train-samples", type=_positive_int, metavar="N",
+                   help="use the first N training samples (default: all)")
+    p.add_argument("--max-test-samples", type=_positive_int, metavar="N",
+                   help="evaluate on the first N test samples (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR", help="protocol folder (one seed_{s} run folder per seed)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted protocol run")
-    p.add_argument("--data-dir", help="folder with the data set's files")
-    p.add_argument("--threads", type=_positive_int, default=1)
-    p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (default: the data set's "
+                                                     "usual place)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
+    p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
+                   help="Brian2 device (default cpp_standalone)")
     return p
 
 
 def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir=None, device="cpp_standalone",
-        threads=1, progress=print, variant="antisparse", max_test=None):
-    """Run ``protocol`` for every seed, compiling once; return the summary."""
+        threads=1, progress=print, variant=None, max_test=None):
+    """Run ``protocol`` for every seed, compiling once; return the summary.
+
+    The protocol folder is locked while it runs; each seed's run folder too. With ``resume``,
+    seeds whose runs already hold ``epochs`` epochs are not run again, and nothing is compiled
+    when no seed is left to run.
+    """
     from .datasets import load_dataset
-    from .training import make_session, train
+    from .runfolder import locked_folder
+    from .training import epochs_done, has_run, make_session, train
+    variant = variant or protocol.params.model
     dataset = load_dataset(protocol.dataset, data_dir).subset(max_test=max_test)
-    os.makedirs(out_dir, exist_ok=True)
-    if not resume and any(os.path.exists(os.path.join(out_dir, f"seed_{s}", "metrics.json")) for s in seeds):
-        raise CorInfoError(f"{out_dir} already holds runs of these seeds: continue with --resume or choose another --out")
-    session = make_session(protocol.params, dataset, os.path.join(out_dir, "build"), max_train, device, variant,
-                           threads)
-    progress(f"{protocol.name}: built {','.join(map(str, protocol.params.arch))} in {session.build_s:.1f} s; "
-             f"seeds {', '.join(map(str, seeds))}, {epochs} epochs")
-    metrics = {}
-    try:
-        for seed in seeds:
-            progress(f"seed {seed}")
-            metrics[seed] = train(protocol.params.replace(seed=seed), dataset, epochs,
-                                  os.path.join(out_dir, f"seed_{seed}"), resume=resume, max_train=max_train,
-                                  device=device, threads=threads, progress=progress, variant=variant,
-                                  session=session)
-            summary = summarize(metrics, protocol.name, protocol.paper_result)
-            summary["build_s"] = session.build_s
-            write_summary(out_dir, summary)
-    finally:
-        session.close()
+    with locked_folder(out_dir, what="protocol folder") as folder:
+        seed_dir = {s: os.path.join(folder, f"seed_{s}") for s in seeds}
+        if not resume and any(has_run(d) for d in seed_dir.values()):
+            raise CorInfoError(f"{out_dir} already holds runs of these seeds: continue with --resume or choose "
+                               f"another --out")
+        todo = [s for s in seeds if not (resume and epochs_done(seed_dir[s]) >= epochs)]
+        session = None
+        if todo:
+            session = make_session(protocol.params, dataset, os.path.join(folder, "build"), max_train, device,
+                                   variant, threads, progress=progress)
+            progress(f"{protocol.name}: seeds {', '.join(map(str, seeds))}, {epochs} epochs")
+        metrics = {}
+        try:
+            for seed in seeds:
+                progress(f"seed {seed}")
+                metrics[seed] = train(protocol.params.replace(seed=seed), dataset, epochs, seed_dir[seed],
+                                      resume=resume, max_train=max_train, device=device, threads=threads,
+                                      progress=progress, variant=variant, session=session)
+                summary = summarize(metrics, protocol.name, protocol.paper_result)
+                summary["build_s"] = session.build_s if session else 0.0
+                write_summary(folder, summary)
+        finally:
+            if session is not None:
+                session.close()
     final = summary.get("final")
     if final:
         progress(f"{protocol.name}: test accuracy after {summary['epochs']} epochs "
@@ -171,11 +180,13 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
 def main(protocol, argv=None, doc=None):
     """Command-line entry of a protocol script; returns the exit status."""
     from .cli import guarded
+    from .progress import Reporter
     state = {}
 
     def action():
         state["args"] = args = parser_for(protocol, doc).parse_args(argv)
         run(protocol, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
-            data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples)
+            data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples,
+            progress=Reporter())
 
     return guarded(action, out=lambda: getattr(state.get("args"), "out", None))

@@ -9,11 +9,15 @@ network per run).
 """
 import os
 import shutil
+import signal
+import subprocess
+import threading
 import time
 
 import brian2
 import numpy as np
 
+from .codegen import fix_clock_comparison
 from .errors import CorInfoError
 from . import network as network_module
 from .models import get_variant
@@ -58,10 +62,12 @@ class Session:
         Record free and nudged rates of every layer for the samples a plan marks (see Plan).
     threads : int
         OpenMP threads of the standalone binary (1: no OpenMP).
+    progress : callable, optional
+        Receives a line when the build starts and one when it is done.
     """
 
     def __init__(self, params, images, labels, segments, build_dir, device="cpp_standalone",
-                 variant="antisparse", trace_neurons=None, record_rates=False, threads=1):
+                 variant="antisparse", trace_neurons=None, record_rates=False, threads=1, progress=None):
         if device not in DEVICES:
             raise CorInfoError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
         if not isinstance(threads, int) or threads < 1:
@@ -74,7 +80,7 @@ class Session:
         self.build_s = 0.0
         self.net = None
         if device == "cpp_standalone":
-            self._build()
+            self._build(progress or (lambda line: None))
 
     # ---- building ------------------------------------------------------------------------
     def _placeholder_plan(self):
@@ -88,24 +94,66 @@ class Session:
         return builder(self.params, self.images, plan, weights, variant=self.variant,
                        trace_neurons=self.trace_neurons, record_rates=self.record_rates)
 
-    def _build(self):
+    def _build(self, progress):
         from .weights import init_weights
         start = time.time()
-        brian2.device.reinit()
-        brian2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
-        brian2.prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
-        # one compiler per core (Brian2's default "make -j" starts one per code object at once)
-        brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
-        placeholder = init_weights(self.params.arch, np.random.default_rng(0))
-        self.net = self._new_network(self._placeholder_plan(), placeholder)
-        brian2.device.apply_run_args()  # weights and plans come from the command line of each run
-        self.net.schedule_run()
-        brian2.device.build(directory=self.build_dir, compile=True, run=False, with_output=False)
+        arch = ",".join(map(str, self.params.arch))
+        progress(f"building the network {arch} ({self.variant}): generating and compiling C++ "
+                 f"(Brian2 {brian2.__version__}, {self.threads} thread{'s' * (self.threads > 1)}) ...")
+        try:
+            brian2.device.reinit()
+            brian2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
+            brian2.prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
+            placeholder = init_weights(self.params.arch, np.random.default_rng(0))
+            self.net = self._new_network(self._placeholder_plan(), placeholder)
+            brian2.device.apply_run_args()  # weights and plans come from the command line of each run
+            self.net.schedule_run()
+            brian2.device.build(directory=self.build_dir, compile=False, run=False, with_output=False)
+            fix_clock_comparison(self.build_dir)
+            self._compile()
+        except BaseException as e:
+            # nothing half-built is left behind (also after Ctrl-C), but a failed compile's log
+            self.close(keep_build=getattr(e, "keep_build", False))
+            raise
         self.build_s = time.time() - start
+        progress(f"built in {self.build_s:.1f} s")
+
+    def _compile(self):
+        """Compile the generated project with make, in a session of its own.
+
+        Its output goes to a log file, not the terminal, and Ctrl-C reaches only this process,
+        which stops the compiler cleanly (Brian2's own compile would leave that to the shell).
+        """
+        log_path = os.path.join(self.build_dir, "make.log")
+        make = brian2.prefs.devices.cpp_standalone.make_cmd_unix
+        # one compiler per core (Brian2's default "make -j" starts one per code object at once)
+        cmd = [make, f"-j{os.cpu_count() or 1}"]
+        if shutil.which(make) is None or shutil.which("g++") is None:
+            raise CorInfoError("compiling the network needs make and g++: install them (apt-get install make g++), "
+                               "or pass --device runtime for a small network")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, cwd=self.build_dir, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                code = proc.wait()
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+        if code:
+            with open(log_path) as f:
+                errors = [line.strip() for line in f if "error" in line]
+            error = CorInfoError(f"the C++ compile failed ({errors[0] if errors else f'make exit status {code}'}); "
+                                 f"the generated code and make.log are in {self.build_dir}")
+            error.keep_build = True
+            raise error
 
     # ---- running ---------------------------------------------------------------------------
-    def run(self, plan, weights, lr_factor=1.0):
+    def run(self, plan, weights, lr_factor=1.0, on_progress=None):
         """Run one plan from ``weights``; return the new weights and the recordings.
+
+        ``on_progress(segment, done, total)``, if given, is told the samples done in the
+        training and test segments while the run goes on (from the compiled binary's marks).
 
         Returns
         -------
@@ -117,15 +165,20 @@ class Session:
             brian2.prefs.codegen.target = "numpy"  # no compilation: for small, interactive networks
             self.net = self._new_network(plan, weights)
             self.net.set_weights(weights, lr_factor)
-            self.net.schedule_run()
+            self.net.schedule_run(on_progress)
             marks = list(network_module.WALL_MARKS)
         else:
             self.net.set_weights(weights, lr_factor)
             args = self.net.run_args(plan)
             self.net.plan = plan  # what the recordings are read against
+            watcher = _MarkWatcher(self._stdout_path(), plan, on_progress) if on_progress else None
             try:
                 brian2.device.run(run_args=args, with_output=False)
+            except RuntimeError:
+                raise CorInfoError(f"the compiled network failed to run: see {self._stdout_path()}") from None
             finally:
+                if watcher:
+                    watcher.stop()
                 self._remove_run_arg_files()
             marks = self._read_marks()
         seconds = time.time() - start
@@ -136,15 +189,11 @@ class Session:
         return RunResult(weights=weights, outputs=net.free_outputs(), rates=net.recorded_rates(),
                          traces=traces, seconds=seconds, segment_s=segment_s)
 
+    def _stdout_path(self):
+        return os.path.join(brian2.get_device().results_dir, "stdout.txt")
+
     def _read_marks(self):
-        path = os.path.join(brian2.get_device().results_dir, "stdout.txt")
-        marks = []
-        with open(path) as f:
-            for line in f:
-                if line.startswith("corinfo-mark "):
-                    _, code, seconds = line.split()
-                    marks.append((int(code), float(seconds)))
-        return marks
+        return [(code, seconds) for code, _, seconds in _marks(self._stdout_path())[0]]
 
     def _remove_run_arg_files(self):
         folder = os.path.join(self.build_dir, "static_arrays")
@@ -166,3 +215,51 @@ class Session:
             if not keep_build:
                 shutil.rmtree(self.build_dir, ignore_errors=True)
         self.net = None
+
+
+def _marks(path, offset=0):
+    """The wall-clock marks ``(code, slot, seconds)`` in a binary's output from byte ``offset``
+    (whole lines only), and the offset after them."""
+    marks = []
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    data = data[:data.rfind(b"\n") + 1]
+    text = data.decode(errors="replace")
+    for line in text.splitlines():
+        if line.startswith("corinfo-mark "):
+            _, code, slot, seconds = line.split()
+            marks.append((int(code), int(slot), float(seconds)))
+    return marks, offset + len(data)
+
+
+#: Seconds between two looks at a running binary's output.
+WATCH_PERIOD = 0.5
+
+
+class _MarkWatcher:
+    """Follows a running binary's output file and reports its progress marks (a thread)."""
+
+    def __init__(self, path, plan, on_progress):
+        self.path, self.plan, self.on_progress, self.period = path, plan, on_progress, WATCH_PERIOD
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self):
+        n_train, n_test = self.plan.segments["train"], self.plan.segments["test"]
+        offset = 0
+        while not self._stop.wait(self.period):
+            try:
+                marks, offset = _marks(self.path, offset)
+            except (OSError, ValueError):
+                continue  # the binary has not started writing yet
+            for code, slot, _ in marks[-1:]:
+                if code == 4 or slot >= n_train + n_test:
+                    continue
+                segment, done, total = ("train", slot, n_train) if slot < n_train else ("test", slot - n_train, n_test)
+                self.on_progress(segment, done, total)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()

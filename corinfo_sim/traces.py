@@ -168,52 +168,10 @@ def record(weights, dataset, samples, params, split="test", layers=None, neurons
     return traces
 
 
-def save_nwb(path, traces, description="corinfo_sim membrane traces", identifier=None):
-    """Write traces to an NWB file (pynwb): one TimeSeries per layer and variable, phases as epochs.
+def save_nwb(path, traces, images=None, image_shape=None, class_names=None,
+             description="corinfo_sim membrane traces", identifier=None, metadata=None):
+    """Write traces to an NWB file: see :func:`corinfo_sim.nwb.save_nwb`, to which this delegates."""
+    from .nwb import save_nwb as _save_nwb
 
-    Spike times (spiking model) go into the units table, one unit per recorded neuron.
-    Potentials are stored in volts (NWB's SI convention, ``conversion`` 1e-3 from the stored mV);
-    the free and nudged phases of every sample are the file's epochs, tagged ``free``/``nudged``.
-    """
-    import datetime
-    import uuid
-
-    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
-
-    units = json.loads(str(traces["units"]))
-    nwb = NWBFile(session_description=description, identifier=identifier or str(uuid.uuid4()),
-                  session_start_time=datetime.datetime.now(datetime.timezone.utc))
-    t = np.asarray(traces["t"]) * 1e-3  # s
-    for key in sorted(traces):
-        if "_L" not in key or key.startswith(("neurons_", "spikes_")):
-            continue
-        unit = units.get(key, "")
-        volts = unit == "mV"
-        layer = key.rsplit("_L", 1)[1]
-        nwb.add_acquisition(TimeSeries(
-            name=key, data=np.asarray(traces[key]), timestamps=t, unit="volts" if volts else "dimensionless",
-            conversion=1e-3 if volts else 1.0,
-            description=f"{key} of layer {layer}, neurons {np.asarray(traces[f'neurons_L{layer}']).tolist()}"))
-    nwb.add_acquisition(TimeSeries(name="beta", data=np.asarray(traces["beta"], dtype=float), timestamps=t,
-                                   unit="dimensionless", description="nudging strength"))
-    nwb.add_acquisition(TimeSeries(name="sample", data=np.asarray(traces["sample"], dtype=float), timestamps=t,
-                                   unit="dimensionless", description="index of the sample shown"))
-    spiking = sorted(int(key[len("spikes_t_L"):]) for key in traces if key.startswith("spikes_t_L"))
-    if spiking:  # spike times of the recorded neurons: NWB's units table
-        nwb.add_unit_column(name="layer", description="layer k of the pyramidal neuron")
-        nwb.add_unit_column(name="neuron", description="index of the neuron in its layer")
-        for k in spiking:
-            times, index = np.asarray(traces[f"spikes_t_L{k}"]) * 1e-3, np.asarray(traces[f"spikes_i_L{k}"])
-            for neuron in np.asarray(traces[f"neurons_L{k}"]):
-                nwb.add_unit(spike_times=np.sort(times[index == neuron]), layer=k, neuron=int(neuron))
-    dt = t[1] - t[0] if len(t) > 1 else 1e-3
-    phase = np.asarray(traces["phase"])
-    sample = np.asarray(traces["sample"])
-    start = 0
-    for n in range(1, len(t) + 1):
-        if n == len(t) or phase[n] != phase[start]:
-            nwb.add_epoch(start_time=float(t[start]), stop_time=float(t[n - 1] + dt),
-                          tags=["nudged" if phase[start] else "free", f"sample {int(sample[start])}"])
-            start = n
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
+    return _save_nwb(path, traces, images=images, image_shape=image_shape, class_names=class_names,
+                     description=description, identifier=identifier, metadata=metadata)

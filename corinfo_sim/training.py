@@ -3,7 +3,8 @@
 :func:`train` compiles the network once, then runs one compiled epoch after the other. Each
 epoch shows every training sample once (online learning, plasticity after each sample), then
 the whole test split (free phase only), then a few probe samples whose every step is recorded.
-After every epoch the run folder is brought up to date atomically:
+The run folder is locked while a process writes it (:mod:`corinfo_sim.runfolder`). After every
+epoch it is brought up to date:
 
 =========================  ===================================================================
 file                       content
@@ -16,11 +17,20 @@ file                       content
 ``corinfo.npz``            layerwise correlative information over the steps of the probe samples
 ``traces.npz``             membrane traces of the probe samples in the last epoch
 ``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
+``checkpoint.json``        the commit point: epochs done and the snapshot that holds their weights
+``status.json``            ``running``, ``done``, ``interrupted``, ``diverged`` or ``collapsed``
 =========================  ===================================================================
 
-An interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in progress; ``resume``
-continues it and ends with the same weights and accuracies as an uninterrupted run, since each
-epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
+``checkpoint.json`` is written last, atomically, after every other file of the epoch: a resume
+reads only it, the snapshot it names (snapshots are never rewritten) and the first entries of
+the cumulative files, so a process killed at any point of the save resumes from a consistent
+state. An interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in progress;
+``resume`` continues it and ends with the same weights and accuracies as an uninterrupted run,
+since each epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
+
+After each epoch the run is checked (:func:`check_health`): non-finite values stop it as
+*diverged*, runaway weights or rates and a collapse to chance accuracy as *collapsed*; the
+weights of the last good epoch stay the run's weights.
 """
 import json
 import os
@@ -34,6 +44,7 @@ from .diagnostics import correlative_information, layer_angles
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
+from .runfolder import locked_folder, remove_stale_temporaries
 from .session import Session
 from .traces import save_npz as save_traces
 from .weights import atomic_savez, init_weights, load_weights, save_weights
@@ -42,10 +53,22 @@ from .weights import atomic_savez, init_weights, load_weights, save_weights
 PROBE_SAMPLES = (0, 1)
 #: Test samples whose hidden representations are saved.
 N_REPRESENTATIONS = 2000
+#: Largest |W_ff| or |W_fb| entry of a healthy network. Trained networks stay near 1 (digits,
+#: 20 epochs: ≤ 0.9); a runaway network grows without bound. B is not bounded this way: the
+#: lateral weights of a unit that never fires grow as λ^-n by design.
+WEIGHT_LIMIT = 100.0
+#: Largest rate of a healthy network (the hard-sigmoid rates are ≤ 1; ReLU rates are not bounded).
+RATE_LIMIT = 1e3
+#: Standard errors above chance within which an accuracy counts as chance.
+CHANCE_SIGMAS = 3.0
 
 
 class Diverged(CorInfoError):
     """The simulation produced NaN or inf; the last good weights are kept."""
+
+
+class Collapsed(Diverged):
+    """The network collapsed (runaway weights or rates, chance accuracy); the last good weights are kept."""
 
 
 def code_version():
@@ -122,18 +145,44 @@ def probe_samples(dataset, probe=None):
 
 
 def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant="antisparse",
-                 threads=1, probe=None):
-    """The compiled network a training run uses; several runs (seeds) can share it."""
+                 threads=1, probe=None, progress=None):
+    """The compiled network a training run uses; several runs (seeds) can share it.
+
+    ``progress`` receives a line before the build and one after it (with its duration).
+    """
     images, labels, n_train, n_test = training_data(dataset, max_train)
     trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
     segments = {"train": n_train, "test": n_test, "probe": len(probe_samples(dataset, probe))}
     return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
-                   trace_neurons=trace_neurons, record_rates=True, threads=threads)
+                   trace_neurons=trace_neurons, record_rates=True, threads=threads, progress=progress)
+
+
+def has_run(out_dir):
+    """Whether ``out_dir`` holds a training run (finished or not)."""
+    return any(os.path.exists(os.path.join(out_dir, name)) for name in ("checkpoint.json", "metrics.json"))
+
+
+def epochs_done(out_dir):
+    """Epochs committed by the checkpoint of the run in ``out_dir`` (0 if there is none)."""
+    try:
+        with open(os.path.join(out_dir, "checkpoint.json")) as f:
+            return int(json.load(f)["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:  # run folders written before checkpoint.json existed
+        with open(os.path.join(out_dir, "metrics.json")) as f:
+            return int(json.load(f)["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
           device="cpp_standalone", threads=1, progress=print, keep_build=False, variant="antisparse",
-          session=None, probe=None):
+          session=None, probe=None, collapse_check=True):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
     Parameters
@@ -143,7 +192,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     epochs : int
         Total number of epochs (with ``resume``, including those already done).
     out_dir : str
-        Run folder (created).
+        Run folder (created; locked while this function writes it).
     init_weights_file : str, optional
         Start from these weights instead of the paper's initialisation.
     resume : bool
@@ -153,7 +202,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     device : {"cpp_standalone", "runtime"}
     threads : int
     progress : callable
-        Receives one line of text per epoch.
+        Receives one line of text per event (build, epoch). If it also has a method
+        ``update(segment, done, total)`` (see :class:`corinfo_sim.progress.Reporter`), it is
+        told the progress within each epoch.
     keep_build : bool
         Keep the generated code in ``out_dir/build`` after the run.
     variant : str
@@ -164,11 +215,18 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     probe : sequence of int, optional
         Test-split indices of the samples recorded at every step each epoch (traces and
         correlative information); default the first two.
+    collapse_check : bool
+        Stop when the network collapses (:func:`check_health`); non-finite values always stop it.
 
     Returns
     -------
     dict
         The metrics (as in ``metrics.json``).
+
+    Raises
+    ------
+    Diverged, Collapsed
+        The run stopped; the run folder keeps the last good epoch.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise CorInfoError(f"epochs must be a positive integer, got {epochs!r}")
@@ -181,89 +239,117 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             f"{dataset.X_train.shape[1]},...,{dataset.n_classes}")
     images, labels, n_train, n_test = training_data(dataset, max_train)
     y_train = labels[:n_train]
-
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {name: os.path.join(out_dir, name) for name in (
-        "config.json", "metrics.json", "weights.npz", "diagnostics.npz", "corinfo.npz", "traces.npz",
-        "representations.npz", "snapshots")}
+    probe = probe_samples(dataset, probe)
     config = {"dataset": dataset.name, "data_source": dataset.source, "image_shape": list(dataset.image_shape),
               "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
-              "probe_samples": probe_samples(dataset, probe),
+              "probe_samples": probe,
               "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
               "model": variant, "params": params.to_dict(), **environment(device, threads)}
+    initial = load_weights(init_weights_file, params.arch)[0] if init_weights_file else None
 
-    if resume and os.path.exists(paths["metrics.json"]):
-        metrics, weights, diag, corinfo = _load_progress(paths, config, params)
-        start = metrics["epochs_done"]
-        if start >= epochs:
-            progress(f"{out_dir} already holds {start} epochs: nothing to do")
-            return metrics
-        progress(f"resuming {out_dir} after epoch {start}")
-    else:
-        if os.path.exists(paths["metrics.json"]) and not resume:
+    with locked_folder(out_dir) as folder:
+        paths = {name: os.path.join(folder, name) for name in (
+            "config.json", "metrics.json", "weights.npz", "diagnostics.npz", "corinfo.npz", "traces.npz",
+            "representations.npz", "snapshots", "checkpoint.json", "status.json")}
+        remove_stale_temporaries(folder)
+        if has_run(folder) and not resume:
             raise CorInfoError(f"{out_dir} already holds a run: continue it with --resume or choose another --out")
-        if init_weights_file:
-            weights, _ = load_weights(init_weights_file, params.arch)
-        else:
-            weights = init_weights(params.arch, np.random.default_rng(params.seed))
-        start = 0
-        metrics = {"train_acc": [], "test_acc": [], "train_top5": [], "test_top5": [], "train_s": [],
-                   "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
-                   "seed": params.seed, "dataset": dataset.name, "model": variant, "arch": list(params.arch),
-                   "params": params.to_dict(), **environment(device, threads)}
-        diag = {"samples_seen": [0], "angles": [layer_angles(weights)]}
-        corinfo = {}
-        write_json(paths["config.json"], config)
-        os.makedirs(paths["snapshots"], exist_ok=True)
-        save_weights(os.path.join(paths["snapshots"], "weights_e000.npz"), weights)
-        save_weights(paths["weights.npz"], weights)
-
-    own_session = session is None
-    if own_session:
-        session = make_session(params, dataset, os.path.join(out_dir, "build"), max_train, device, variant,
-                               threads, probe)
-    probe = probe_samples(dataset, probe)
-    if len(probe) != session.segments["probe"]:
-        raise ValueError("the session was built for another number of probe samples")
-    metrics["build_s"] = session.build_s
-    if params.model == "spiking" and params.n_layers > 2:
-        progress("note: spiking networks with more than one hidden layer diverged at every setting tried "
-                 "(README, 'Spiking CorInfoMax')")
-    if own_session and session.build_s:
-        progress(f"built the network {','.join(map(str, params.arch))} in {session.build_s:.1f} s "
-                 f"(Brian2 {brian2.__version__}, {device}, {threads} thread{'s' * (threads > 1)})")
-    try:
-        for epoch in range(start, epochs):
-            plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
-            factor = params.lr_factor(epoch)
-            result = session.run(plan, weights, lr_factor=factor)
-            _check_finite(result, epoch, out_dir)
-            weights = result.weights
-            out = result.outputs
-            metrics["train_acc"].append(accuracy(out[:n_train], y_train[order]))
-            metrics["test_acc"].append(accuracy(out[n_train:n_train + n_test], dataset.y_test))
-            metrics["train_top5"].append(accuracy(out[:n_train], y_train[order], top=5))
-            metrics["test_top5"].append(accuracy(out[n_train:n_train + n_test], dataset.y_test, top=5))
-            metrics["train_s"].append(result.segment_s.get("train", 0.0))
-            metrics["eval_s"].append(result.segment_s.get("test", 0.0))
-            metrics["epoch_s"].append(result.seconds)
-            metrics["lr_factor"].append(factor)
-            metrics["epochs_done"] = epoch + 1
-            diag["samples_seen"].append((epoch + 1) * n_train)
-            diag["angles"].append(layer_angles(weights))
-            if result.traces is not None:
-                corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
-            _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, plan)
-            progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
-                     f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
-                     f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
-    finally:
+        state = _load_progress(paths, config, params) if resume and has_run(folder) else None
+        if state is not None and state[0]["epochs_done"] >= epochs:
+            progress(f"{out_dir} already holds {_plural(state[0]['epochs_done'], 'epoch')}: nothing to do")
+            return state[0]
+        own_session = session is None
         if own_session:
-            session.close(keep_build=keep_build)
+            session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device, variant,
+                                   threads, probe, progress=progress)
+        try:
+            if len(probe) != session.segments["probe"]:
+                raise ValueError("the session was built for another number of probe samples")
+            if state is None:
+                weights = initial if initial is not None else init_weights(params.arch,
+                                                                           np.random.default_rng(params.seed))
+                metrics, diag, corinfo = _start(paths, config, params, weights, variant, dataset, device, threads)
+            else:
+                metrics, weights, diag, corinfo = state
+                progress(f"resuming {out_dir} after {_plural(metrics['epochs_done'], 'epoch')}")
+            metrics["build_s"] = session.build_s
+            if params.model == "spiking" and params.n_layers > 2:
+                progress("note: spiking networks with more than one hidden layer diverged at every setting tried "
+                         "(README, 'Spiking CorInfoMax')")
+            _write_status(paths, "running", epochs_done=metrics["epochs_done"])
+            for epoch in range(metrics["epochs_done"], epochs):
+                plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
+                factor = params.lr_factor(epoch)
+                result = session.run(plan, weights, lr_factor=factor,
+                                     on_progress=_epoch_progress(progress, epoch, epochs))
+                _check_finite(result, epoch, out_dir)
+                out = result.outputs
+                test_out = out[n_train:n_train + n_test]
+                if collapse_check:
+                    check_health(result.weights, result.rates, test_out, dataset.y_test, metrics["test_acc"],
+                                 dataset.n_classes, epoch, out_dir)
+                acc = {"train_acc": accuracy(out[:n_train], y_train[order]),
+                       "test_acc": accuracy(test_out, dataset.y_test),
+                       "train_top5": accuracy(out[:n_train], y_train[order], top=5),
+                       "test_top5": accuracy(test_out, dataset.y_test, top=5)}
+                weights = result.weights
+                for key, value in acc.items():
+                    metrics[key].append(value)
+                metrics["train_s"].append(result.segment_s.get("train", 0.0))
+                metrics["eval_s"].append(result.segment_s.get("test", 0.0))
+                metrics["epoch_s"].append(result.seconds)
+                metrics["lr_factor"].append(factor)
+                metrics["epochs_done"] = epoch + 1
+                diag["samples_seen"].append((epoch + 1) * n_train)
+                diag["angles"].append(layer_angles(weights))
+                if result.traces is not None:
+                    corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
+                _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, plan)
+                progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
+                         f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
+                         f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
+            _write_status(paths, "done", epochs_done=metrics["epochs_done"])
+        except Diverged as e:
+            _write_status(paths, "collapsed" if isinstance(e, Collapsed) else "diverged",
+                          epochs_done=epochs_done(folder), message=str(e))
+            raise
+        except KeyboardInterrupt:
+            if os.path.exists(paths["checkpoint.json"]):
+                _write_status(paths, "interrupted", epochs_done=epochs_done(folder))
+            raise
+        finally:
+            if own_session:
+                session.close(keep_build=keep_build)
     return metrics
 
 
-def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant="antisparse"):
+def _epoch_progress(progress, epoch, epochs):
+    """The within-epoch progress callback for a reporter (None for a plain line printer)."""
+    update = getattr(progress, "update", None)
+    if update is None:
+        return None
+    return lambda segment, done, total: update(f"epoch {epoch + 1}/{epochs} {segment}", done, total)
+
+
+def _start(paths, config, params, weights, variant, dataset, device, threads):
+    """First files of a new run: config, the initial weights, and the checkpoint of epoch 0."""
+    metrics = {"train_acc": [], "test_acc": [], "train_top5": [], "test_top5": [], "train_s": [],
+               "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
+               "seed": params.seed, "dataset": dataset.name, "model": variant, "arch": list(params.arch),
+               "params": params.to_dict(), **environment(device, threads)}
+    diag = {"samples_seen": [0], "angles": [layer_angles(weights)]}
+    write_json(paths["config.json"], config)
+    os.makedirs(paths["snapshots"], exist_ok=True)
+    save_weights(_snapshot(paths, 0), weights)
+    save_weights(paths["weights.npz"], weights)
+    _save_diagnostics(paths, diag, 1)
+    write_json(paths["metrics.json"], metrics)
+    _write_checkpoint(paths, 0)
+    return metrics, diag, {}
+
+
+def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant="antisparse",
+             progress=None):
     """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
     import tempfile
     n_test = len(dataset.X_test)
@@ -271,10 +357,11 @@ def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, 
     with tempfile.TemporaryDirectory(prefix="corinfo_eval_") as tmp:
         session = Session(params, dataset.X_test, labels, {"train": 0, "test": n_test, "probe": 0},
                           build_dir or os.path.join(tmp, "build"), device=device, threads=threads,
-                          variant=variant)
+                          variant=variant, progress=progress)
         try:
             plan = Plan.make(labels, test=np.arange(n_test))
-            result = session.run(plan, weights)
+            update = getattr(progress, "update", None)
+            result = session.run(plan, weights, on_progress=update)
         finally:
             session.close()
     outputs = result.outputs[:n_test]
@@ -283,7 +370,7 @@ def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, 
     return accuracy(outputs, labels), result
 
 
-# ---- helpers -------------------------------------------------------------------------------
+# ---- health of a run -------------------------------------------------------------------------
 def _check_finite(result, epoch, out_dir):
     bad = [key for key, w in result.weights.items() if not np.all(np.isfinite(w))]
     if not np.all(np.isfinite(result.outputs)):
@@ -293,6 +380,62 @@ def _check_finite(result, epoch, out_dir):
             f"training diverged in epoch {epoch + 1} (NaN or inf in {', '.join(bad)}): the weights of "
             f"epoch {epoch} are kept in {os.path.join(out_dir, 'weights.npz')}; lower the learning rates "
             "(--lr-ff, --lr-fb) or the neural step (--eta), or raise --lambda")
+
+
+def chance_bound(n_classes, n_test):
+    """Highest accuracy that is still chance: 1/C plus :data:`CHANCE_SIGMAS` binomial standard errors."""
+    chance = 1.0 / n_classes
+    return chance + CHANCE_SIGMAS * np.sqrt(chance * (1 - chance) / max(n_test, 1))
+
+
+def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_classes, epoch, out_dir):
+    """Raise :class:`Collapsed` if the epoch just run left a collapsed network.
+
+    Collapsed means any of: a forward or feedback weight beyond :data:`WEIGHT_LIMIT`; a recorded
+    rate beyond :data:`RATE_LIMIT`; the same output for every one of at least 20 test samples of
+    several classes; or a test accuracy within chance (:func:`chance_bound`) after an earlier
+    epoch was above it.
+
+    Parameters
+    ----------
+    weights : dict
+        Weights after the epoch.
+    rates : dict
+        ``{k: (r_free, r_nudged)}`` of the recorded test samples.
+    test_outputs : ndarray (n_test, n_L)
+        Free-phase output rates of the test samples.
+    test_labels : ndarray (n_test,)
+    earlier_test_acc : list of float
+        Test accuracies of the earlier epochs.
+    n_classes, epoch : int
+        Number of classes; the epoch just run (0-based).
+    out_dir : str
+        Run folder (named in the message).
+    """
+    test_acc = accuracy(test_outputs, test_labels)
+    what = None
+    for key in sorted(weights):
+        peak = float(np.max(np.abs(weights[key]))) if not key.startswith("B") else 0.0
+        if peak > WEIGHT_LIMIT:
+            what = f"the weights ran away (|{key}| up to {peak:.3g}, limit {WEIGHT_LIMIT:g})"
+            break
+    for k, (free, nudged) in sorted(rates.items()):
+        peak = max([float(np.nanmax(np.abs(r))) for r in (free, nudged) if r.size] + [0.0])
+        if what is None and peak > RATE_LIMIT:
+            what = f"the rates ran away (layer {k} up to {peak:.3g}, limit {RATE_LIMIT:g})"
+    if what is None and len(test_outputs) >= 20 and len(np.unique(test_labels)) > 1 \
+            and np.ptp(test_outputs, axis=0).max() == 0:
+        what = f"the output is the same for every test sample (test accuracy {100 * test_acc:.1f} %)"
+    if what is None and earlier_test_acc:
+        best = max(earlier_test_acc)
+        if test_acc <= chance_bound(n_classes, len(test_labels)) < best:
+            what = (f"test accuracy fell to {100 * test_acc:.1f} %, chance level ({100 / n_classes:.0f} %), "
+                    f"from {100 * best:.1f} % in epoch {1 + earlier_test_acc.index(best)}")
+    if what is not None:
+        raise Collapsed(
+            f"training collapsed in epoch {epoch + 1}: {what}; the weights of epoch {epoch} are kept in "
+            f"{os.path.join(out_dir, 'weights.npz')}; lower the learning rates (--lr-ff, --lr-fb) and start a new "
+            "run (--init-weights with the kept weights continues from them), or pass --no-collapse-check")
 
 
 def _corinfo_of_probe(traces, images, weights, params):
@@ -308,14 +451,39 @@ def _corinfo_of_probe(traces, images, weights, params):
     return {key: np.stack([d[key] for d in per_sample]) for key in per_sample[0]}
 
 
-def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, plan):
-    save_weights(os.path.join(paths["snapshots"], f"weights_e{epochs_done:03d}.npz"), weights)
+def _after_write(name, epochs_done):
+    """Called after each file of a checkpoint is written (tests replace it to inject a kill)."""
+
+
+def _snapshot(paths, epochs_done):
+    return os.path.join(paths["snapshots"], f"weights_e{epochs_done:03d}.npz")
+
+
+def _save_diagnostics(paths, diag, n_train):
     angles = {}
     if diag["angles"][0]:
         for k in diag["angles"][0]:
             angles[f"angle_L{k}"] = np.array([a[k] for a in diag["angles"]])
     samples = np.array(diag["samples_seen"], dtype=np.int64)
     atomic_savez(paths["diagnostics.npz"], samples_seen=samples, epoch=samples / max(n_train, 1), **angles)
+
+
+def _write_checkpoint(paths, epochs_done):
+    """The commit point of an epoch: written last, atomically."""
+    snapshot = os.path.relpath(_snapshot(paths, epochs_done), os.path.dirname(paths["checkpoint.json"]))
+    write_json(paths["checkpoint.json"], {"epochs_done": epochs_done, "weights": snapshot})
+
+
+def _write_status(paths, status, **fields):
+    write_json(paths["status.json"], {"status": status, "pid": os.getpid(), **fields})
+
+
+def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, plan):
+    """Write the files of a finished epoch, the checkpoint last (see the module docstring)."""
+    save_weights(_snapshot(paths, epochs_done), weights)
+    _after_write("snapshot", epochs_done)
+    _save_diagnostics(paths, diag, n_train)
+    _after_write("diagnostics.npz", epochs_done)
     if corinfo:
         epochs = sorted(corinfo)
         arrays = {key: np.stack([corinfo[e][key] for e in epochs]) for key in corinfo[epochs[0]]}
@@ -323,27 +491,35 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
         p = Params.from_dict(metrics["params"])
         atomic_savez(paths["corinfo.npz"], epoch=np.array(epochs), t=np.arange(steps) * float(p.dt / brian2.ms),
                      phase=(np.arange(steps) >= p.free_steps).astype(np.int8), **arrays)
+        _after_write("corinfo.npz", epochs_done)
     if result.traces is not None:
         traces = dict(result.traces)
         traces["sample"] = traces["sample"] - n_train  # index into the test split
         traces["label"] = dataset.y_test[traces["sample"]]
         save_traces(paths["traces.npz"], traces)
+        _after_write("traces.npz", epochs_done)
     n_rep = min(N_REPRESENTATIONS, plan.segments["test"])
     reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in result.rates.items()}
     atomic_savez(paths["representations.npz"], labels=dataset.y_test[:n_rep], **reps)
-    # weights and metrics last: together they are the checkpoint a resume starts from
+    _after_write("representations.npz", epochs_done)
     save_weights(paths["weights.npz"], weights)
+    _after_write("weights.npz", epochs_done)
     write_json(paths["metrics.json"], metrics)
+    _after_write("metrics.json", epochs_done)
+    _write_checkpoint(paths, epochs_done)
+    _after_write("checkpoint.json", epochs_done)
 
 
 def _load_progress(paths, config, params):
+    """Metrics, weights, diagnostics and correlative information of the last checkpoint."""
     try:
         with open(paths["config.json"]) as f:
             old = json.load(f)
         with open(paths["metrics.json"]) as f:
             metrics = json.load(f)
     except (OSError, ValueError) as e:
-        raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e})") from None
+        raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e}); "
+                           f"start a new run with another --out") from None
     now = config["params"]
     try:  # compared as values: "1. ms" (older run folders) is "1.0 ms"
         saved = old["params"]
@@ -361,9 +537,17 @@ def _load_progress(paths, config, params):
             raise CorInfoError(
                 f"cannot resume: the run folder was made with a different {key} "
                 f"({old.get(key)!r} vs {config.get(key)!r}); use the same options or another --out")
-    weights, _ = load_weights(paths["weights.npz"], params.arch)
-    done = metrics["epochs_done"]
-    # drop whatever a killed epoch may have appended after the last checkpoint
+    if os.path.exists(paths["checkpoint.json"]):
+        done = epochs_done(os.path.dirname(paths["checkpoint.json"]))
+        weights_file = _snapshot(paths, done)
+    else:  # a run folder written before checkpoint.json existed
+        done, weights_file = metrics["epochs_done"], paths["weights.npz"]
+    weights, _ = load_weights(weights_file, params.arch)
+    if len(metrics.get("test_acc", [])) < done:
+        raise CorInfoError(f"cannot resume: {paths['metrics.json']} holds fewer epochs than the checkpoint; "
+                           f"start a new run with another --out")
+    # drop whatever a killed epoch may have written after the last checkpoint
+    metrics["epochs_done"] = done
     for key in ("train_acc", "test_acc", "train_top5", "test_top5", "train_s", "eval_s", "epoch_s", "lr_factor"):
         metrics[key] = metrics.get(key, [])[:done]
     diag = {"samples_seen": [0], "angles": []}

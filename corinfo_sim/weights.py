@@ -87,7 +87,15 @@ def load_weights(path, arch=None):
     if not os.path.isfile(path):
         raise CorInfoError(f"weights file {path} does not exist: give the weights.npz written by 'corinfo-sim train'")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise CorInfoError(f"weights file {path} cannot be read ({e.__class__.__name__}): "
+                           "it must be an NPZ file written by 'corinfo-sim train'") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise CorInfoError(f"weights file {path} holds a single array, not the named matrices of a weights file: "
+                           "give the weights.npz written by 'corinfo-sim train' (keys Wff1, Wfb1, B1, ...)")
+    try:
+        with loaded as f:
             weights = {key: np.array(f[key]) for key in f.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise CorInfoError(f"weights file {path} cannot be read ({e.__class__.__name__}): "

@@ -40,7 +40,7 @@ def plot_angles(epoch, angles, axes=None):
     Parameters
     ----------
     epoch : array_like, shape (S,)
-        Training epochs completed at each measurement (may be fractional).
+        Training epochs completed at each measurement (may be fractional); the ticks are whole epochs.
     angles : dict of int to array_like
         ``{k: angles in degrees, shape (S,)}``.
     axes : Axes, optional
@@ -68,6 +68,7 @@ def plot_angles(epoch, angles, axes=None):
     axes.set_ylim(0.0, min(180.0, top + 8.0))
     axes.set_yticks([t for t in (0, 30, 60, 90, 120, 150, 180) if t <= axes.get_ylim()[1]])
     axes.set_xlabel("epoch")
+    style.integer_ticks(axes.xaxis)  # epochs are whole numbers, also on a short run's axis
     axes.set_ylabel("angle (°)")
     axes.legend(loc="lower left")
     return axes

@@ -2,7 +2,7 @@
 
 PCA (numpy SVD of the centred representations) by default; t-SNE (`sklearn.manifold.TSNE`) with
 ``method="tsne"``. Reads ``representations.npz`` (free-phase rates ``h_L{k}`` of the test samples and
-their ``labels``).
+their ``labels``), and the data set from ``config.json`` to name the classes (Fashion-MNIST, CIFAR-10).
 """
 
 import matplotlib
@@ -11,7 +11,7 @@ import numpy as np
 from corinfo_sim.errors import CorInfoError
 
 from . import style
-from .results import read_npz, require_keys, layer_numbers, save_figure
+from .results import read_npz, require_keys, layer_numbers, read_dataset, dataset_class_names, save_figure
 
 __all__ = ["METHODS", "pca", "tsne", "embed", "plot_embedding", "load", "make"]
 
@@ -94,7 +94,8 @@ def plot_embedding(h, labels, method="pca", layer=None, class_names=None, max_po
     layer : int, optional
         Layer number, for the title.
     class_names : sequence of str, optional
-        Legend label of each class (default: the class number).
+        Legend label of each class, indexed by label (e.g. ``corinfo_sim.datasets.CLASS_NAMES[name]``);
+        default, and for labels beyond it: the class number.
     max_points : int
         Embed a random subset of at most this many samples (t-SNE is slow on large sets).
     seed : int
@@ -123,7 +124,7 @@ def plot_embedding(h, labels, method="pca", layer=None, class_names=None, max_po
     size = 6 if h.shape[0] <= 2000 else 2
     for i, c in enumerate(classes):
         mask = labels == c
-        name = class_names[int(c)] if class_names is not None else str(c)
+        name = class_names[int(c)] if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
         axes.scatter(coords[mask, 0], coords[mask, 1], s=size, color=colors(i % colors.N), lw=0, alpha=0.8,
                      label=name, rasterized=h.shape[0] > 2000)
     axes.set_xlabel(xlabel)
@@ -136,8 +137,12 @@ def plot_embedding(h, labels, method="pca", layer=None, class_names=None, max_po
 
 
 def make(run_dir, out, traces=None, method="pca", layer=None, **options):
-    """Draw the embedding of a run folder's test representations and write ``out`` (PNG and PDF)."""
+    """Draw the embedding of a run folder's test representations and write ``out`` (PNG and PDF).
+
+    The classes are named after the data set of the run's ``config.json`` (`results.dataset_class_names`).
+    """
     h, labels, k = load(run_dir, layer)
+    options.setdefault("class_names", dataset_class_names(read_dataset(run_dir)))
     with style.use():
         ax = plot_embedding(h, labels, method=method, layer=k, **options)
         return save_figure(ax.figure, out)

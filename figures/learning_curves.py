@@ -4,18 +4,18 @@ Reads ``metrics.json`` of a single run folder, or ``seed_{s}/metrics.json`` of a
 For MNIST and Fashion-MNIST the test panel carries the paper's reference accuracies (MNIST:
 CorInfoMax and the other learning rules of the same study; Fashion-MNIST: CorInfoMax), and a third
 panel zooms onto the last epochs, where the reference lines lie within tenths of a percent.
+Up to `MARKER_EPOCHS` epochs every epoch is a marker, so that a run of one epoch shows as a point.
 """
 
 import numpy as np
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
 
 from corinfo_sim.errors import CorInfoError
 
 from . import style
 from .results import read_json, run_folder, seed_folders, save_figure, HOW_TO_MAKE
 
-__all__ = ["PAPER_REFERENCE", "reference_accuracies", "load", "plot_learning_curves", "make"]
+__all__ = ["PAPER_REFERENCE", "MARKER_EPOCHS", "reference_accuracies", "load", "plot_learning_curves", "make"]
 
 #: Test accuracies (%) reported in Bozkurt, Pehlevan & Erdogan, "Correlative Information
 #: Maximization: A Biologically Plausible Approach to Supervised Deep Neural Networks without Weight
@@ -26,6 +26,12 @@ PAPER_REFERENCE = {
     "mnist": {"CorInfoMax": 97.6, "EP": 97.6, "CSM": 98.1, "PC": 98.2, "PC-Nudge": 98.0},
     "fashion-mnist": {"CorInfoMax": 88.14},
 }
+
+#: Panels that show at most this many epochs mark every epoch (a single epoch is then a visible point).
+MARKER_EPOCHS = 20
+
+#: At most this many tick intervals on the epoch axis of the narrow zoom panel.
+ZOOM_TICK_BINS = 4
 
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist"}
 
@@ -90,22 +96,34 @@ def _stack(curves):
     return out
 
 
-def _draw(ax, acc, color, labels=True):
-    """Seed lines, and the mean ± std band over seeds when there are several; returns legend handles."""
+def _draw(ax, acc, color, labels=True, markers=None):
+    """Seed lines, and the mean ± std over seeds when there are several; returns legend handles.
+
+    With ``markers`` (default: up to `MARKER_EPOCHS` epochs) every epoch is marked. The std is a band
+    (``gid="std"``), or an error bar for a single epoch, over which a band has no width.
+    """
     many = acc.shape[0] > 1
-    epochs = np.arange(1, acc.shape[1] + 1)
+    n_epochs = acc.shape[1]
+    epochs = np.arange(1, n_epochs + 1)
+    marker = "o" if (n_epochs <= MARKER_EPOCHS if markers is None else markers) else None
     lines = [ax.plot(epochs, row, color=color, lw=0.6 if many else 1.2, alpha=0.45 if many else 1.0,
-                     label=label)[0]
+                     marker=marker, ms=2.0 if many else 3.0, label=label)[0]
              for label, row in zip(labels, acc)]
     if not many:
         return [lines[0]], [lines[0].get_label()]
     n = np.sum(~np.isnan(acc), axis=0)
     mean = np.nanmean(acc, axis=0)
     std = np.where(n > 1, np.nanstd(acc, axis=0), 0.0)
-    band = ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
-    (mean_line,) = ax.plot(epochs, mean, color=color, lw=1.5, label="mean")
-    seeds = Line2D([], [], color=color, lw=0.6, alpha=0.6)
-    return [seeds, (mean_line, band)], [f"single seeds ({acc.shape[0]})", "mean ± std"]
+    if n_epochs > 1:
+        spread = ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+        spread.set_gid("std")
+    else:
+        spread = ax.errorbar(epochs, mean, yerr=std, fmt="none", ecolor=color, elinewidth=1.0, capsize=2.5)
+        for artist in spread.get_children():
+            artist.set_gid("std")
+    (mean_line,) = ax.plot(epochs, mean, color=color, lw=1.5, marker=marker, ms=3.5, label="mean")
+    seeds = Line2D([], [], color=color, lw=0.6, alpha=0.6, marker=marker, ms=2.0)
+    return [seeds, (mean_line, spread)], [f"single seeds ({acc.shape[0]})", "mean ± std"]
 
 
 def _draw_references(ax, refs):
@@ -140,8 +158,8 @@ def plot_learning_curves(runs, dataset=None, references=True, zoom=None, axes=No
     Returns
     -------
     ndarray of Axes, shape (2,) or (3,)
-        Seed lines are labelled ``"seed s"``, the mean line ``"mean"``; reference lines have
-        ``gid="reference"`` and labels ``"<rule> xx.x %"``.
+        Seed lines are labelled ``"seed s"``, the mean line ``"mean"``, the std over seeds has
+        ``gid="std"``; reference lines have ``gid="reference"`` and labels ``"<rule> xx.x %"``.
     """
     if not runs:
         raise ValueError("no runs to plot")
@@ -165,25 +183,26 @@ def plot_learning_curves(runs, dataset=None, references=True, zoom=None, axes=No
         ax.legend(handles, texts, loc="lower right")
         ax.set_title(f"{title} accuracy{name}", loc="left")
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        style.integer_ticks(ax.xaxis)
         ax.set_ylabel("accuracy (%)")
     if zoom:
         ax = axes[2]
         acc = 100.0 * _stack([np.asarray(m["test_acc"], dtype=float) for m in runs.values()])
-        _draw(ax, acc, _COLORS["test_acc"], labels)
-        ref_lines = _draw_references(ax, refs)
         n_epochs = acc.shape[1]
         first = max(1, n_epochs - max(3, int(np.ceil(n_epochs / 4))) + 1)
+        n_shown = n_epochs - first + 1
+        _draw(ax, acc, _COLORS["test_acc"], labels, markers=n_shown <= MARKER_EPOCHS)
+        ref_lines = _draw_references(ax, refs)
         shown = acc[:, first - 1:]
         values = np.concatenate([shown[np.isfinite(shown)], list(refs.values())])
         lo, hi = values.min(), values.max()
         pad = max(0.15, 0.08 * (hi - lo))
         ax.set_xlim(first - 0.2, n_epochs + 0.2)
         ax.set_ylim(lo - pad, min(hi + pad, 100.0 + pad / 2))
-        ax.set_title(f"test, last {n_epochs - first + 1} epochs", loc="left")
+        ax.set_title(f"test, last {n_shown} epoch{'s' if n_shown > 1 else ''}", loc="left")
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        style.integer_ticks(ax.xaxis, nbins=ZOOM_TICK_BINS)  # a narrow panel: few ticks stay readable
         if ref_lines:
             ax.legend(handles=ref_lines, title=f"paper{name}", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return axes

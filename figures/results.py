@@ -21,6 +21,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from corinfo_sim.datasets import CLASS_NAMES
 from corinfo_sim.errors import CorInfoError
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "layer_numbers",
     "seed_folders",
     "read_architecture",
+    "read_dataset",
+    "dataset_class_names",
     "save_figure",
 ]
 
@@ -146,6 +149,28 @@ def read_architecture(run_dir):
         f"run folder {path} has no config.json or metrics.json with an 'arch' entry: "
         f"{HOW_TO_MAKE['config.json']}"
     )
+
+
+def read_dataset(run_dir):
+    """The data set named in config.json or metrics.json (of the run or of its first seed); None if none."""
+    path = run_folder(run_dir)
+    for folder in [path] + list(seed_folders(path).values())[:1]:
+        for name in ("config.json", "metrics.json"):
+            if (folder / name).is_file():
+                dataset = read_json(folder, name).get("dataset")
+                if dataset:
+                    return str(dataset)
+    return None
+
+
+def dataset_class_names(dataset):
+    """Names of the classes of ``dataset`` by label (`corinfo_sim.datasets.CLASS_NAMES`).
+
+    None for data sets whose classes are shown as numbers (digits, mnist, cifar100) and for None.
+    """
+    if not dataset:
+        return None
+    return CLASS_NAMES.get(str(dataset).strip().lower().replace("_", "-"))
 
 
 def save_figure(fig, out, close=True):

@@ -21,6 +21,7 @@ import matplotlib.transforms as mtransforms
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "STYLE_FILE",
@@ -33,6 +34,7 @@ __all__ = [
     "mark_samples",
     "phase_legend_handles",
     "layer_color",
+    "integer_ticks",
 ]
 
 #: The project style file, shipped with the package.
@@ -191,3 +193,12 @@ def layer_color(k):
     """The colour of layer k (1-based) in every figure: the k-th colour of the style's cycle."""
     colors = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
     return colors[(k - 1) % len(colors)]
+
+
+def integer_ticks(axis, nbins="auto"):
+    """Put the major ticks of ``axis`` (e.g. ``ax.xaxis``) at whole numbers only, such as epochs.
+
+    At most ``nbins`` intervals, in steps of 1, 2 or 5 times a power of ten; a view that holds a single
+    whole number gets that one tick (where `matplotlib.ticker.MaxNLocator` would fall back to fractions).
+    """
+    axis.set_major_locator(MaxNLocator(nbins=nbins, integer=True, steps=[1, 2, 5, 10], min_n_ticks=1))

@@ -2,7 +2,9 @@
 
 One column per recorded layer; rows: somatic, basal and apical potential (mV) of a few neurons, the
 interneuron activity z, and the teacher signal at the output layer. The nudged phase is shaded and
-the onset of each new sample is marked. Reads ``traces.npz`` (from the run folder or ``--traces``).
+the onset of each new sample is marked; at the output layer each sample's label neuron is highlighted
+over that sample and named at its onset. Reads ``traces.npz`` (from the run folder or ``--traces``),
+and the data set from the run folder's ``config.json`` to name the classes (Fashion-MNIST, CIFAR-10).
 
 `plot_state` is the reusable building block: one variable of a few neurons over time, with units
 on the axes and the phases marked.
@@ -11,12 +13,15 @@ on the axes and the phases marked.
 import json
 from pathlib import Path
 
+import matplotlib.transforms as mtransforms
 import numpy as np
+from matplotlib.lines import Line2D
 
 from corinfo_sim.errors import CorInfoError
 
 from . import style
-from .results import read_npz, require_keys, layer_numbers, save_figure, run_folder, HOW_TO_MAKE
+from .results import (read_npz, require_keys, layer_numbers, save_figure, run_folder, read_dataset,
+                      dataset_class_names, HOW_TO_MAKE)
 
 __all__ = ["ROWS", "plot_state", "plot_traces", "load", "make"]
 
@@ -30,6 +35,9 @@ ROWS = [
 ]
 
 DIMENSIONLESS = {"", "1", "dimensionless", "none", "a.u."}
+
+#: How the label neuron of a sample is highlighted over that sample's steps (below the traces).
+LABEL_HIGHLIGHT = dict(lw=4.0, alpha=0.3, solid_capstyle="butt", zorder=1.5)
 
 
 def _axis_label(name, unit):
@@ -112,7 +120,7 @@ def load(run_dir=None, traces=None):
                            f"(`corinfo-sim traces ... --out FILE`)")
     steps = np.size(data["t"])
     for key, value in data.items():
-        if key in ("phase", "sample", "beta") or (np.ndim(value) == 2 and not key.startswith("neurons_")):
+        if key in ("phase", "sample", "beta", "label") or (np.ndim(value) == 2 and not key.startswith("neurons_")):
             if np.shape(value)[0] != steps:
                 raise CorInfoError(f"{where}: {key} has {np.shape(value)[0]} steps but t has {steps}; "
                                    "re-record the traces")
@@ -129,28 +137,45 @@ def _output_layer(data):
     return teachers[-1] if teachers else None
 
 
-def _first_label(data, keep):
-    if "label" not in data:
-        return None
-    return int(np.asarray(data["label"])[keep][0])
+def _sample_labels(sample, label):
+    """``{sample: label}`` of the shown steps, in the order the samples are shown (empty without labels)."""
+    if label is None or not sample.size:
+        return {}
+    _, first = np.unique(sample, return_index=True)
+    return {int(sample[i]): int(label[i]) for i in np.sort(first)}
 
 
-def _is_label(data, k, output, neuron, keep):
-    return k == output and _first_label(data, keep) == neuron
+def _shown_columns(recorded_ids, label_ids, n):
+    """Columns of the recorded neurons to draw: the label neurons (of the shown samples) first."""
+    first = [int(np.flatnonzero(recorded_ids == c)[0]) for c in dict.fromkeys(label_ids) if c in recorded_ids]
+    return (first + [c for c in range(len(recorded_ids)) if c not in first])[:n]
 
 
-def _shown_columns(data, k, output, recorded_ids, keep, n):
-    """Columns of the recorded neurons to draw: the label neuron first at the output layer."""
-    columns = list(range(len(recorded_ids)))
-    label = _first_label(data, keep)
-    if k == output and label is not None and label in recorded_ids:
-        first = int(np.flatnonzero(recorded_ids == label)[0])
-        columns = [first] + [c for c in columns if c != first]
-    return columns[:n]
+def _highlight_labels(ax, t, values, ids, colors, sample, sample_labels):
+    """Underlay the trace of each sample's label neuron, over that sample's steps, in the neuron's colour."""
+    ids = list(ids)
+    for s, c in sample_labels.items():
+        if c in ids:
+            steps = sample == s
+            col = ids.index(c)
+            ax.plot(t[steps], values[steps, col], color=colors[col], gid="label-highlight", **LABEL_HIGHLIGHT)
+
+
+def _annotate_labels(ax, t, ids, colors, sample, sample_labels, names=None):
+    """Write "label c (name)" at each sample's onset, inside the top of ``ax``, in the label neuron's colour."""
+    ids = list(ids)
+    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes) + mtransforms.ScaledTranslation(
+        2 / 72, -1 / 72, ax.figure.dpi_scale_trans)
+    for s, c in sample_labels.items():
+        name = f" ({names[c]})" if names is not None and 0 <= c < len(names) else ""
+        note = ax.text(t[np.argmax(sample == s)], 1.0, f"label {c}{name}", transform=trans, ha="left", va="top",
+                       fontsize="small", color=colors[ids.index(c)] if c in ids else style.SAMPLE_COLOR,
+                       zorder=3, bbox=dict(facecolor="white", edgecolor="none", alpha=0.7, pad=0.5))
+        note.set_gid("label-annotation")
 
 
 @style.styled
-def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=True, axes=None):
+def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=True, class_names=None, axes=None):
     """Somatic, basal and apical potentials, interneuron activity and teacher signal over time.
 
     Parameters
@@ -162,11 +187,14 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
         Layers to show (default: every recorded layer).
     neurons_per_layer : int
         At most this many neurons per layer: the first recorded ones, except at the output, where
-        the neuron of the first shown sample's label (``label`` in the traces) comes first.
+        the label neurons of the shown samples (``label`` in the traces) come first.
     samples : sequence of int, optional
         Only the steps of these samples (default: all).
     legend : bool
         Add the phase legend below the panels.
+    class_names : sequence of str, optional
+        Name of each class by label (e.g. ``corinfo_sim.datasets.CLASS_NAMES[name]``), added to the
+        label written at each sample's onset.
     axes : 2-D array of Axes, optional
         Shape (rows, layers), rows in the order of `ROWS` restricted to the quantities present.
         A new double-column figure when None.
@@ -174,7 +202,12 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
     Returns
     -------
     ndarray of Axes, shape (rows, layers)
-        Panels without data (the teacher row of hidden layers) are made invisible.
+        Panels without data (the teacher row of hidden layers) are made invisible. At the output
+        layer, when the traces have a ``label`` per step, the label neurons are named
+        ``"neuron i (label)"`` in the legend; in every panel each sample's label neuron is
+        underlaid over that sample's steps with a broad line of its colour (``gid="label-highlight"``),
+        and the top panel names each sample's label at its onset (Text ``"label c"`` or
+        ``"label c (name)"``, ``gid="label-annotation"``).
     """
     recorded = layer_numbers(data, "v_soma_L")
     layers = recorded if layers is None else list(layers)
@@ -190,6 +223,10 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
         raise ValueError(f"none of the samples {list(samples)} is in the traces")
     units = data.get("units", {})
     output = _output_layer(data)
+    shown_sample = sample[keep] if sample is not None else np.zeros(int(keep.sum()), dtype=int)
+    label = np.asarray(data["label"]).ravel()[keep] if "label" in data else None
+    sample_labels = _sample_labels(shown_sample, label)
+    highlighted = False
 
     if axes is None:
         _, axes = style.new_figure("double", height=min(9.0, 0.35 + 1.15 * len(rows)), nrows=len(rows),
@@ -200,11 +237,12 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
     for j, k in enumerate(layers):
         n = np.shape(data[f"v_soma_L{k}"])[1] if np.ndim(data[f"v_soma_L{k}"]) == 2 else 1
         recorded_ids = np.asarray(data.get(f"neurons_L{k}", np.arange(n)))
-        columns = _shown_columns(data, k, output, recorded_ids, keep, min(n, neurons_per_layer))
+        label_ids = list(sample_labels.values()) if k == output else []
+        columns = _shown_columns(recorded_ids, label_ids, min(n, neurons_per_layer))
         n = len(columns)
         ids = recorded_ids[columns]
-        labels = [f"neuron {i}" + (" (label)" if _is_label(data, k, output, i, keep) else "") for i in ids]
-        visible = []
+        labels = [f"neuron {i}" + (" (label)" if i in label_ids else "") for i in ids]
+        visible, handles = [], []
         for i, (prefix, name, default_unit) in enumerate(rows):
             ax = axes[i, j]
             key = f"{prefix}_L{k}"
@@ -212,38 +250,52 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
                 ax.set_visible(False)
                 continue
             values = np.asarray(data[key], dtype=float).reshape(len(t), -1)[keep][:, columns]
-            for line_index, color in enumerate(colors[: values.shape[1]]):
-                ax.plot(t[keep], values[:, line_index], color=color, lw=0.9,
-                        label=labels[line_index] if line_index < len(labels) else None)
+            lines = [ax.plot(t[keep], values[:, line_index], color=color, lw=0.9,
+                             label=labels[line_index] if line_index < len(labels) else None)[0]
+                     for line_index, color in enumerate(colors[: values.shape[1]])]
+            if label_ids:
+                _highlight_labels(ax, t[keep], values, ids, colors, shown_sample, sample_labels)
+                highlighted = highlighted or any(c in ids for c in label_ids)
             style.shade_phases(ax, t[keep], phase[keep])
             if sample is not None:
                 style.mark_samples(ax, t[keep], sample[keep])
             ax.margins(x=0)
             ax.set_ylabel(_axis_label(name, units.get(key, default_unit)))
             visible.append(ax)
+            handles.append(lines)
         title = f"layer {k}"
         if output is not None and k <= output:
             title += " (output)" if k == output else " (hidden)"
         visible[0].set_title(title, loc="left", pad=13)
-        visible[0].legend(handles=visible[0].get_lines()[:n], loc="lower left", bbox_to_anchor=(0.0, 1.0),
+        visible[0].legend(handles=handles[0][:n], loc="lower left", bbox_to_anchor=(0.0, 1.0),
                           ncol=n, borderaxespad=0.1, handlelength=1.2, columnspacing=1.0)
+        if label_ids:
+            _annotate_labels(visible[0], t[keep], ids, colors, shown_sample, sample_labels, class_names)
         for ax in visible[:-1]:
             ax.tick_params(labelbottom=False)
         visible[-1].set_xlabel("time (ms)")
         visible[-1].tick_params(labelbottom=True)
     if legend:
         fig = axes.flat[0].figure
-        fig.legend(handles=style.phase_legend_handles(samples=sample is not None), loc="outside lower center",
-                   ncol=3)
+        handles = style.phase_legend_handles(samples=sample is not None)
+        texts = [handle.get_label() for handle in handles]
+        if highlighted:  # its handle: a trace over its highlight
+            highlight = {key: value for key, value in LABEL_HIGHLIGHT.items() if key != "zorder"}
+            handles.append((Line2D([], [], color="0.35", **highlight), Line2D([], [], color="0.35", lw=0.9)))
+            texts.append("label neuron of the sample")
+        fig.legend(handles, texts, loc="outside lower center", ncol=len(handles))
     return axes
 
 
 def make(run_dir, out, traces=None, **options):
     """Draw the traces figure from ``traces`` (or ``run_dir/traces.npz``) and write ``out`` (PNG and PDF).
 
-    ``options`` are passed on to `plot_traces`. Returns the written paths.
+    ``options`` are passed on to `plot_traces`; the classes are named after the data set of the run
+    folder's ``config.json`` (`results.dataset_class_names`). Returns the written paths.
     """
     data = load(run_dir, traces)
+    if run_dir is not None and Path(run_dir).is_dir():
+        options.setdefault("class_names", dataset_class_names(read_dataset(run_dir)))
     with style.use():
         axes = plot_traces(data, **options)
         return save_figure(axes.flat[0].figure, out)

@@ -160,6 +160,18 @@ DEFAULTS = {
 DEFAULT_DT = 0.5 * brian2.ms
 
 
+def _dataset_defaults():
+    """The rate model's settings per data set, without its step counts and step schedule (the
+    spiking model's phases are set in milliseconds); the learning rates carry over."""
+    from .antisparse import DATASET_DEFAULTS
+    rate_only = ("eta_schedule", "n_free", "n_nudged")
+    return {name: {k: v for k, v in d.items() if k not in rate_only} for name, d in DATASET_DEFAULTS.items()}
+
+
+#: Settings per data set (see ``models/antisparse.py``).
+DATASET_DEFAULTS = _dataset_defaults()
+
+
 def make_params(**overrides):
     """:class:`~corinfo_sim.params.Params` of the spiking model with its defaults (and ``dt``)."""
     from corinfo_sim.params import Params

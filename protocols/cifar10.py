@@ -9,20 +9,20 @@ test_batch, or the folder cifar-10-batches-py) into --data-dir (default: $CORINF
 ~/.corinfo/data/cifar10).
 
 Run:   python protocols/cifar10.py --epochs 50 --seeds 0 --out runs/cifar10
+One seed of it with the command line (these settings are the cifar10 defaults of `train`):
+       corinfo-sim train --dataset cifar10 --epochs 50 --seed 0 --out runs/cifar10/seed_0
 Time here (one core): 6.1 ms per training sample (`corinfo-sim bench --arch 3072,1000,10`), so
 about 5 minutes per epoch of 50 000 samples and 1 minute per test evaluation.
 """
 import sys
 
-from corinfo_sim.params import Params
+from corinfo_sim.models import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(
     name="cifar10", dataset="cifar10", epochs=50,
     paper_result="CorInfoMax about 51-56 % test accuracy (50 epochs, batch 20)",
-    params=Params(arch=(3072, 1000, 10), lam=0.99999, epsilon=0.15, g_leak=0.1, eta=0.05, n_free=30, n_nudged=10,
-                  beta=1.0, beta_sign="random", lr_ff=Protocol.online((0.08, 0.04)), lr_fb=Protocol.online((0.04,)),
-                  lr_schedule=((0, 0.95),)),
+    params=make_params("antisparse", dataset="cifar10"),
 )
 
 if __name__ == "__main__":

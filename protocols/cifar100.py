@@ -9,21 +9,21 @@ Data: the python-version files train and test (or the folder cifar-100-python) i
 (default: $CORINFO_DATA, then ~/.corinfo/data/cifar100); fine labels.
 
 Run:   python protocols/cifar100.py --epochs 50 --seeds 0 --out runs/cifar100
+One seed of it with the command line (these settings are the cifar100 defaults of `train`):
+       corinfo-sim train --dataset cifar100 --epochs 50 --seed 0 --out runs/cifar100/seed_0
 Time here (one core): 96 ms per training sample at 40 steps (`corinfo-sim bench --arch
 3072,2000,1000,100`; the 2000×2000 lateral weights alone fill the 32 MB cache), so about 170 ms
 at this protocol's 70 steps: about 2.4 hours per epoch, days for 50 epochs.
 """
 import sys
 
-from corinfo_sim.params import Params
+from corinfo_sim.models import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(
     name="cifar100", dataset="cifar100", epochs=50,
     paper_result="CIFAR-100 3072-2000-1000-100 (top-1 and top-5 test accuracy)",
-    params=Params(arch=(3072, 2000, 1000, 100), lam=0.99999, epsilon=0.15, g_leak=0.1, eta=0.05, n_free=50,
-                  n_nudged=20, beta=1.0, beta_sign="random", lr_ff=Protocol.online((0.08, 0.04, 0.04)),
-                  lr_fb=Protocol.online((0.04, 0.04)), lr_schedule=((0, 0.95),)),
+    params=make_params("antisparse", dataset="cifar100"),
 )
 
 if __name__ == "__main__":

@@ -9,19 +9,19 @@ t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz) into --data-dir (def
 $CORINFO_DATA, then ~/.corinfo/data/mnist).
 
 Run:   python protocols/mnist.py --epochs 50 --seeds 0,10,20 --out runs/mnist
+One seed of it with the command line (these settings are the mnist defaults of `train`):
+       corinfo-sim train --dataset mnist --epochs 50 --seed 0 --out runs/mnist/seed_0
 Time here (one core): as Fashion-MNIST (same architecture and data size), see its docstring.
 """
 import sys
 
-from corinfo_sim.params import Params
+from corinfo_sim.models import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(
     name="mnist", dataset="mnist", epochs=50,
     paper_result="CorInfoMax 97.6 ± 0.1 % test accuracy (50 epochs, batch 20, 10 seeds)",
-    params=Params(arch=(784, 500, 10), lam=0.99999, epsilon=0.15, g_leak=0.5, eta=0.05, n_free=30, n_nudged=10,
-                  beta=1.0, beta_sign="random", lr_ff=Protocol.online((1.0, 0.7)), lr_fb=Protocol.online((0.15,)),
-                  lr_schedule=((0, 0.95), (15, 0.9))),
+    params=make_params("antisparse", dataset="mnist"),
 )
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def _weights(arch=ARCH, seed=0):
     return w
 
 
-def _traces(arch=ARCH, layers=(1, 3), n_rec=4):
+def _traces(arch=ARCH, layers=(1, 3), n_rec=4, labels=None):
     steps = N_SAMPLES * (N_FREE + N_NUDGED)
     t = DT * np.arange(steps)
     within = np.arange(steps) % (N_FREE + N_NUDGED)
@@ -84,6 +84,9 @@ def _traces(arch=ARCH, layers=(1, 3), n_rec=4):
     if L in layers:
         out[f"teacher_L{L}"] = -5.0 * phase[:, None] * np.ones((1, n_rec))
         units[f"teacher_L{L}"] = "mV"
+    if labels is not None:  # class label of each sample, per step (as `corinfo-sim traces` records it)
+        out["label"] = np.asarray(labels)[sample]
+        units["label"] = ""
     out["units"] = np.array(json.dumps(units))
     return out
 
@@ -102,11 +105,11 @@ def _corinfo(arch=ARCH, epochs=(1, 2, 3), n_probe=4):
     return out
 
 
-def make_run(folder, arch=ARCH, dataset="digits", image_shape=(8, 8), seed=0):
+def make_run(folder, arch=ARCH, dataset="digits", image_shape=(8, 8), seed=0, epochs=5):
     """A complete synthetic run folder, as the simulator writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     L = len(arch) - 1
-    (folder / "metrics.json").write_text(json.dumps(_metrics(seed, dataset=dataset, arch=arch)))
+    (folder / "metrics.json").write_text(json.dumps(_metrics(seed, epochs=epochs, dataset=dataset, arch=arch)))
     (folder / "config.json").write_text(json.dumps({"arch": arch, "dataset": dataset,
                                                     "image_shape": list(image_shape)}))
     np.savez(folder / "weights.npz", **_weights(arch, seed))
@@ -127,9 +130,9 @@ def make_run(folder, arch=ARCH, dataset="digits", image_shape=(8, 8), seed=0):
     return folder
 
 
-def make_protocol(folder, seeds=(0, 1, 2), dataset="mnist"):
+def make_protocol(folder, seeds=(0, 1, 2), dataset="mnist", epochs=5):
     for s in seeds:
-        make_run(folder / f"seed_{s}", dataset=dataset, seed=s)
+        make_run(folder / f"seed_{s}", dataset=dataset, seed=s, epochs=epochs)
     (folder / "summary.json").write_text(json.dumps({"seeds": list(seeds)}))
     return folder
 
@@ -154,6 +157,37 @@ def _data_lines(ax):
 
 def _nudged_spans(ax):
     return [p for p in ax.patches if p.get_gid() == "phase-nudged"]
+
+
+def _drawn_by_make(module, monkeypatch, run_dir, tmp_path, **options):
+    """The figure that ``module.make`` draws, caught before it is written and closed."""
+    drawn = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, out: drawn.append(fig) or [])
+    module.make(run_dir, tmp_path / "x.png", **options)
+    (fig,) = drawn
+    return fig
+
+
+def _tick_labels(axis):
+    """The visible, non-empty major tick labels of ``axis`` within its view."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [tick.label1 for tick in axis.get_major_ticks()
+            if lo <= tick.get_loc() <= hi and tick.label1.get_visible() and tick.label1.get_text()]
+
+
+def _crowded_tick_labels(ax, gap_pt=3.0):
+    """Pairs of tick labels of ``ax`` closer than ``gap_pt`` points (rendered boxes, after a draw)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    pad = gap_pt / 2 * fig.dpi / 72.0
+    crowded = []
+    for axis in (ax.xaxis, ax.yaxis):
+        labels = _tick_labels(axis)
+        boxes = [label.get_window_extent(renderer).padded(pad) for label in labels]
+        crowded += [(labels[i].get_text(), labels[j].get_text())
+                    for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+    return crowded
 
 
 # --- every figure writes a PNG and a PDF -----------------------------------------------------
@@ -323,6 +357,49 @@ def test_plot_state_helper():
     assert traces.plot_state(t, t, axes=given) is given
 
 
+def test_traces_mark_the_label_neuron_of_every_sample(run):
+    labels = (4, 0, 2)  # three samples, three different labels; neurons 0, 2, 4, 6 are recorded
+    np.savez(run / "traces.npz", **_traces(labels=labels))
+    data = traces.load(run)
+    axes = traces.plot_traces(data)
+    hidden, output = axes[:, 0], axes[:, 1]
+    assert [t.get_text() for t in output[0].get_legend().get_texts()] == [
+        "neuron 4 (label)", "neuron 0 (label)", "neuron 2 (label)"]
+    assert all("label" not in t.get_text() for t in hidden[0].get_legend().get_texts())
+    t, sample, ids = data["t"], data["sample"], list(data["neurons_L3"])
+    for (prefix, _, _), ax in zip(traces.ROWS, output):
+        marks = [ln for ln in ax.get_lines() if ln.get_gid() == "label-highlight"]
+        assert len(marks) == len(labels)
+        for s, (label, mark) in enumerate(zip(labels, marks)):
+            # each sample's label neuron is highlighted over that sample's time span, in its colour
+            np.testing.assert_allclose(mark.get_xdata(), t[sample == s])
+            np.testing.assert_allclose(mark.get_ydata(), data[f"{prefix}_L3"][sample == s, ids.index(label)])
+            line = next(ln for ln in _data_lines(ax) if ln.get_label() == f"neuron {label} (label)")
+            assert matplotlib.colors.same_color(mark.get_color(), line.get_color())
+    notes = [x for x in output[0].texts if x.get_gid() == "label-annotation"]
+    assert [x.get_text() for x in notes] == ["label 4", "label 0", "label 2"]
+    assert [x.get_position()[0] for x in notes] == pytest.approx([t[sample == s][0] for s in range(3)])
+    for ax in hidden:
+        assert not [ln for ln in ax.get_lines() if ln.get_gid() == "label-highlight"] and not ax.texts
+
+
+def test_traces_label_of_the_shown_samples_only(run):
+    np.savez(run / "traces.npz", **_traces(labels=(4, 0, 5)))  # neuron 5 is not recorded
+    data = traces.load(run)
+    (ax,) = traces.plot_traces(data, layers=[3], samples=[1, 2])[:1, 0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["neuron 0 (label)", "neuron 2", "neuron 4"]
+    assert [x.get_text() for x in ax.texts if x.get_gid() == "label-annotation"] == ["label 0", "label 5"]
+    assert len([ln for ln in ax.get_lines() if ln.get_gid() == "label-highlight"]) == 1
+
+
+def test_traces_name_the_classes_of_the_data_set(tmp_path, monkeypatch):
+    run = make_run(tmp_path / "fashion", dataset="fashion-mnist")
+    np.savez(run / "traces.npz", **_traces(labels=(4, 0, 2)))
+    fig = _drawn_by_make(traces, monkeypatch, run, tmp_path)
+    notes = [x.get_text() for ax in fig.axes for x in ax.texts if x.get_gid() == "label-annotation"]
+    assert notes == ["label 4 (Coat)", "label 0 (T-shirt/top)", "label 2 (Pullover)"]
+
+
 # --- learning curves -------------------------------------------------------------------------
 
 
@@ -369,6 +446,53 @@ def test_learning_curves_reference_dict_states_source():
     assert "NeurIPS 2023" in learning_curves.__doc__ or "NeurIPS 2023" in open(learning_curves.__file__).read()
 
 
+def _has_marker(line):
+    return line.get_marker() not in (None, "", " ", "None", "none") and line.get_markersize() > 0
+
+
+@pytest.mark.parametrize("seeds", [(0,), (0, 1, 2)])
+def test_learning_curves_of_one_epoch_are_visible(tmp_path, seeds):
+    folder = make_protocol(tmp_path / "proto", seeds=seeds, epochs=1)
+    runs, dataset = learning_curves.load(folder)
+    axes = learning_curves.plot_learning_curves(runs, dataset)
+    for ax, key in zip(axes, ("train_acc", "test_acc", "test_acc")):
+        # a single epoch is a point: drawn with a marker, not as a line of zero length
+        drawn = _seed_lines(ax) + [ln for ln in ax.get_lines() if ln.get_label() == "mean"]
+        assert len(drawn) == len(seeds) + (len(seeds) > 1)
+        assert all(len(ln.get_xdata()) == 1 and _has_marker(ln) for ln in drawn)
+        assert [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]] == [1]
+        if len(seeds) > 1:  # the std over seeds: an error bar, as a band over one epoch has no width
+            (bar,) = [c for c in ax.collections if c.get_gid() == "std"]
+            assert isinstance(bar, matplotlib.collections.LineCollection)
+            (segment,) = bar.get_segments()
+            acc = 100 * np.array([runs[s][key][0] for s in seeds])
+            np.testing.assert_allclose(segment[:, 0], [1, 1])
+            np.testing.assert_allclose(sorted(segment[:, 1]), [acc.mean() - acc.std(), acc.mean() + acc.std()])
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()][-1] == (
+        "mean ± std" if len(seeds) > 1 else "seed 0")
+
+
+def test_learning_curves_few_epochs_have_markers_many_do_not(tmp_path):
+    few = learning_curves.load(make_protocol(tmp_path / "few", epochs=5))[0]
+    many = learning_curves.load(make_protocol(tmp_path / "many", epochs=200))[0]
+    for ax in learning_curves.plot_learning_curves(few, "digits"):
+        assert all(_has_marker(ln) for ln in _data_lines(ax))
+    train = learning_curves.plot_learning_curves(many, "mnist")[0]
+    assert not any(_has_marker(ln) for ln in _data_lines(train))
+
+
+@pytest.mark.parametrize("epochs", [1, 20, 50, 100])
+def test_learning_curves_tick_labels_do_not_overlap(tmp_path, epochs):
+    folder = make_protocol(tmp_path / "proto", seeds=(0, 1, 2), dataset="mnist", epochs=epochs)
+    runs, dataset = learning_curves.load(folder)
+    axes = learning_curves.plot_learning_curves(runs, dataset)
+    for ax in axes:  # train, test, and the zoom onto the last epochs
+        assert _crowded_tick_labels(ax) == []
+        x_ticks = [float(label.get_text().replace("−", "-")) for label in _tick_labels(ax.xaxis)]
+        assert x_ticks and all(t.is_integer() for t in x_ticks)
+    assert len(_tick_labels(axes[2].xaxis)) <= 5
+
+
 # --- angle, corinfo, weights -----------------------------------------------------------------
 
 
@@ -385,6 +509,17 @@ def test_angle_without_hidden_layer_is_a_user_error(tmp_path):
     run = make_run(tmp_path / "shallow", arch=[64, 10])
     with pytest.raises(CorInfoError, match="no hidden layer"):
         make_figure("angle", run, tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 20])
+def test_angle_ticks_at_whole_epochs(epochs):
+    epoch = np.arange(epochs + 1.0)  # measured before training and after every epoch
+    ax = angle.plot_angles(epoch, {1: np.linspace(90, 60, epoch.size), 2: np.linspace(88, 75, epoch.size)})
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)
+    assert all(label.get_text().isdigit() for label in _tick_labels(ax.xaxis))
 
 
 def test_corinfo_lines_per_layer_and_phases(run):
@@ -468,6 +603,27 @@ def test_pca_matches_covariance_eigenvectors():
     coords, explained = embedding.pca(h)
     assert explained[0] > 0.9
     np.testing.assert_allclose(np.var(coords[:, 0]), np.max(np.linalg.eigvalsh(np.cov(h.T, bias=True))))
+
+
+@pytest.mark.parametrize("dataset, names", [
+    ("fashion-mnist", ["T-shirt/top", "Trouser", "Pullover", "Dress"]),
+    ("cifar10", ["airplane", "automobile", "bird", "cat"]),
+    ("digits", ["0", "1", "2", "3"]),
+    ("mnist", ["0", "1", "2", "3"]),
+    ("cifar100", ["0", "1", "2", "3"]),
+])
+def test_embedding_names_the_classes_of_the_data_set(tmp_path, monkeypatch, dataset, names):
+    run = make_run(tmp_path / dataset, dataset=dataset)
+    (ax,) = _drawn_by_make(embedding, monkeypatch, run, tmp_path).axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == names
+
+
+def test_class_names_of_the_data_sets():
+    from corinfo_sim.datasets import CLASS_NAMES
+
+    assert set(CLASS_NAMES) == {"fashion-mnist", "cifar10"}
+    assert all(len(names) == 10 for names in CLASS_NAMES.values())
+    assert CLASS_NAMES["fashion-mnist"][9] == "Ankle boot" and CLASS_NAMES["cifar10"][0] == "airplane"
 
 
 def test_schematic_draws_every_pathway(run):

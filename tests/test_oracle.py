@@ -116,3 +116,38 @@ def test_negative_beta_gives_symmetric_estimate(tmp_path, digits):
     # for small β both are finite-difference estimates of the same derivative
     np.testing.assert_allclose(changes[1.0], changes[-1.0], rtol=0.05, atol=1e-6 * np.abs(changes[1.0]).max())
     assert np.abs(changes[1.0]).max() > 0
+
+
+@pytest.mark.standalone
+def test_long_runs_keep_every_sample_in_step(tmp_path, digits):
+    """Far into a run (slot > 1000), every sample still starts at its first step.
+
+    With 50 + 20 steps of 1 ms, the per-sample clock (dt = 70 ms) and the step clock round their
+    times differently from sample 915 on; the compiled network must still treat them as one time
+    (corinfo_sim.codegen.fix_clock_comparison): the same weights as the dense oracle after 1 100
+    online samples, and traces of later samples that start from the onset state.
+    """
+    arch = (64, 16, 10)
+    p = Params(arch=arch, n_free=50, n_nudged=20, lam=0.999, beta_sign="positive", shuffle=False,
+               lr_ff=(0.05, 0.035), lr_fb=(0.0075,))
+    n_train, n_probe = 1100, 2
+    X = np.concatenate([digits.X_train[:n_train], digits.X_test[:n_probe]])
+    y = np.concatenate([digits.y_train[:n_train], digits.y_test[:n_probe]])
+    W0 = init_weights(arch, np.random.default_rng(11))
+    plan = Plan.make(y, train=np.arange(n_train), probe=n_train + np.arange(n_probe), beta=np.ones(n_train))
+    session = Session(p, X, y, plan.segments, str(tmp_path / "build"),
+                      trace_neurons={1: np.arange(4), 2: np.arange(10)})
+    try:
+        res = session.run(plan, W0)
+    finally:
+        session.close()
+    W, *_ = oracle_run(W0, X, y, np.ones(n_train), p, 10, 0)
+    for key in W:
+        change = np.abs(W[key] - W0[key]).max()
+        assert np.abs(res.weights[key] - W[key]).max() <= 1e-9 * change, key
+    tr = res.traces
+    for s in range(n_probe):
+        first = s * p.steps_per_sample
+        for k in (1, 2):
+            assert np.all(tr[f"v_soma_L{k}"][first] == 0) and np.all(tr[f"rate_L{k}"][first] == 0), (s, k)
+        assert np.any(tr["v_soma_L1"][first + 1] != 0)

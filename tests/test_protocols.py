@@ -39,7 +39,7 @@ def test_mnist_protocol_two_seeds_one_build(tmp_path):
     out = tmp_path / "out"
     proc = protocol("mnist", "--data-dir", tmp_path / "mnist", "--epochs", 2, "--seeds", "0,1", "--out", out)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("built 784,500,10") == 1, "seeds must share one compiled network"
+    assert proc.stdout.count("building the network 784,500,10") == 1, "seeds must share one compiled network"
     summary = check_summary(out, [0, 1], 2)
     assert summary["build_s"] > 0
     # seeds differ, and a finished protocol resumes to nothing new
