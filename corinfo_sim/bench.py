@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from . import dense
 from .errors import CorInfoError
-from .models import make_params
+from .params import make_params
 from .session import Session
 from .network import Plan
 from .training import environment
@@ -53,7 +53,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     weights = init_weights(arch, rng)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
-                          os.path.join(tmp, "build"), threads=threads, variant=variant, progress=progress)
+                          os.path.join(tmp, "build"), threads=threads, progress=progress)
         try:
             plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
                              beta=np.ones(samples))
@@ -61,7 +61,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         finally:
             session.close()
     out = {
-        "model": variant, "arch": list(arch), "inputs": dataset.name if dataset else "random",
+        "model": params.model, "arch": list(arch), "inputs": dataset.name if dataset else "random",
         "samples": samples, "eval_samples": eval_samples,
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
         "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
@@ -70,8 +70,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     }
     out["us_per_step"] = 1e3 * out["ms_per_sample"] / params.steps_per_sample
     if dense_samples > 0:
-        dp = dense.DenseParams(epsilon=params.epsilon, lam=params.lam, g_leak=params.g_leak, eta=params.eta,
-                               n_free=params.n_free, n_nudged=params.n_nudged)
+        dp = params.variant.oracle(params)  # the same mathematics (for a spiking model: its rate network)
         W = {k: v.copy() for k, v in weights.items()}
         n = min(dense_samples, samples)
         eye = np.eye(arch[-1])

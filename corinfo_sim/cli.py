@@ -11,6 +11,7 @@ import os
 import sys
 
 from .errors import CorInfoError
+from .spec import show
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG = 2, 3, 130, 1
 
@@ -19,7 +20,18 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors."""
 
     def error(self, message):
+        if message.startswith("unrecognized arguments:"):
+            for word in message.split(":", 1)[1].split():
+                owners = _models_with_option(word.split("=")[0])
+                if owners:
+                    raise CorInfoError(f"{word.split('=')[0]} is an option of model {' and '.join(owners)}: "
+                                       f"add --model {owners[0]} (see '{self.prog} --model {owners[0]} --help')")
         raise CorInfoError(f"{message} (see '{self.prog} --help')")
+
+
+def _models_with_option(option):
+    from .models import VARIANTS, get_variant
+    return [name for name in VARIANTS if any(p.cli == option for p in get_variant(name).parameters)]
 
 
 def _number_list(cast, example):
@@ -57,125 +69,77 @@ def _index_range(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a list (0,3,5) or a range (0:10) of indices")
 
 
-def _show(value):
-    """A default as the command line writes it: 0.5, 64,100,10, on/off."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, (tuple, list)):
-        return ",".join(_show(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 def _schedule(schedule):
     """A per-epoch learning-rate schedule as text: "0.95" or "0.95, 0.9 from epoch 20"."""
-    parts = [f"{d:g}" if first == 0 else f"{d:g} from epoch {first}" for first, d in schedule]
-    return ", ".join(parts)
+    return ", ".join(f"{d:g}" if first == 0 else f"{d:g} from epoch {first}" for first, d in schedule)
 
 
-def _param_default(name):
-    from .params import Params
-    return Params.__dataclass_fields__[name].default
+def _shown(parameter, value):
+    return _schedule(value) if parameter.kind == "schedule" else show(value, parameter.unit)
 
 
-def _per_dataset(name, model="antisparse"):
-    """Help text of a default that depends on the data set: "digits 0.5, fashion-mnist 0.3, ..."."""
-    from .models import get_variant
-    table = getattr(get_variant(model), "DATASET_DEFAULTS", {})
-    shown = []
-    for dataset, values in table.items():
-        if name in values:
-            shown.append(f"{dataset} {_schedule(values[name]) if name == 'lr_schedule' else _show(values[name])}")
-    return "; ".join(shown)
+def _default_help(parameter, variant):
+    """"default X" of a parameter, with the data sets that bring another value."""
+    text = f"default {parameter.default_text({'arch': (0, 0, 0)}) if not callable(parameter.default) else 'per layer'}"
+    if parameter.kind == "schedule":
+        text = f"default {_schedule(parameter.default)}"
+    elif parameter.kind == "quantity":
+        text = f"default {show(parameter.default, parameter.unit)} {parameter.unit}"
+    others = [f"{dataset} {_shown(parameter, values[parameter.name])}"
+              for dataset, values in variant.dataset_defaults.items() if parameter.name in values]
+    return text + (f"; {'; '.join(others)}" if others else "")
 
 
-def _defaults_epilog():
+def _defaults_epilog(variant):
     """The settings each data set brings, for ``train --help``."""
-    from .models import get_variant
-    lines = ["defaults per data set (model antisparse; the spiking model takes the same learning rates and g_L):"]
-    for dataset, values in get_variant("antisparse").DATASET_DEFAULTS.items():
+    by_name = variant.parameters_by_name
+    lines = [f"defaults per data set (model {variant.name}):"]
+    for dataset, values in variant.dataset_defaults.items():
         options = []
         for name, value in values.items():
-            option = {"lr_schedule": "lr-decay", "eta_schedule": "eta-schedule"}.get(name, name.replace("_", "-"))
-            if isinstance(value, bool):
-                options.append(f"--{'' if value else 'no-'}{option}")
-                continue
-            shown = _schedule(value) if name == "lr_schedule" else _show(value)
-            options.append(f"--{option} {shown}")
+            parameter = by_name[name]
+            if parameter.kind == "bool":
+                options.append(f"--{'' if value else 'no-'}{parameter.cli[2:]}")
+            else:
+                options.append(f"{parameter.cli} {_shown(parameter, value)}")
         lines.append(f"  {dataset}: " + "  ".join(options))
     lines.append("Options given on the command line replace these; an --arch of another depth keeps the first "
                  "rate and repeats the last.")
     return "\n".join(lines)
 
 
-def _add_model_args(p):
+def _parameter_options(parser, variant, learning, skip=()):
+    """The options of a variant's parameters (its own declarations: ``models/<name>.py``)."""
+    group = parser.add_argument_group(f"model {variant.name} ({variant.summary})")
+    for parameter in variant.parameters:
+        if parameter.cli is None or (parameter.learning and not learning) or parameter.name in skip:
+            continue
+        kwargs = dict(dest=parameter.name, default=None,
+                      help=f"{parameter.help} ({_default_help(parameter, variant)})")
+        kind = parameter.kind
+        if kind == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif kind == "choice":
+            kwargs.update(choices=parameter.choices)
+            if parameter.name == "eta_schedule":  # `--eta-schedule` alone: the free phase's
+                kwargs.update(nargs="?", const="free")
+        else:
+            kwargs["type"] = {"float": float, "int": _positive_int if parameter.name != "seed" else int,
+                              "floats": _floats, "ints": _ints, "quantity": float, "schedule": float}[kind]
+            kwargs["metavar"] = {"floats": "R1,...", "ints": "N0,N1,...", "quantity": (parameter.unit or "").upper(),
+                                 "schedule": "D"}.get(kind, parameter.name.upper())
+        group.add_argument(parameter.cli, **kwargs)
+
+
+def _add_model_args(p, variant, learning=False):
     from .models import VARIANTS
     p.add_argument("--model", choices=VARIANTS,
-                   help="model variant (default antisparse, the paper's rate network; a run folder's model for "
-                        "--weights RUN)")
-    p.add_argument("--arch", type=_ints, metavar="N0,N1,...",
-                   help=f"layer sizes, input first (default per data set: {_per_dataset('arch')})")
-    p.add_argument("--epsilon", type=float, metavar="EPS",
-                   help="ε in (0, 1): variance of the prediction errors; the basal and apical couplings "
-                        f"are 1/ε (default {_param_default('epsilon'):g})")
-    p.add_argument("--lambda", dest="lam", type=float, metavar="LAMBDA",
-                   help="λ in (0, 1): forgetting factor of the layers' correlation estimate, γ = (1 − λ)/λ "
-                        f"(default {_param_default('lam'):g})")
-    p.add_argument("--g-leak", type=float, metavar="G",
-                   help=f"leak conductance g_L of the somata, dimensionless (default {_per_dataset('g_leak')})")
-    p.add_argument("--eta", type=float,
-                   help="neural step η = dt/τ of the somatic Euler integration, in (0, 1] "
-                        f"(default {_param_default('eta'):g})")
-    p.add_argument("--n-free", type=_positive_int, metavar="STEPS",
-                   help=f"Euler steps of the free phase (default {_param_default('n_free')}; "
-                        f"{_per_dataset('n_free')})")
-    p.add_argument("--n-nudged", type=_positive_int, metavar="STEPS",
-                   help=f"Euler steps of the nudged phase (default {_param_default('n_nudged')}; "
-                        f"{_per_dataset('n_nudged')})")
+                   help="model variant (default antisparse, the paper's rate network; for --weights RUN the run's); "
+                        "its options: corinfo-sim COMMAND --model NAME --help")
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++; runtime: no compiler, small networks)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run (default 1)")
-    add_spiking_args(p)
-
-
-#: Spiking-model options: (Params field, unit, help). Values are plain numbers in the unit shown.
-SPIKING_OPTIONS = {
-    "nu_max": ("Hz", "maximal firing rate ν_max of the pyramidal neurons"),
-    "nu_input": ("Hz", "maximal firing rate of the input units"),
-    "tau_s": ("ms", "synaptic trace time constant τ_s"),
-    "tau_soma": ("ms", "somatic time constant τ_soma"),
-    "t_free": ("ms", "free phase length"),
-    "t_nudged": ("ms", "nudged phase length"),
-    "t_window": ("ms", "averaging window at the end of each phase"),
-    "dt": ("ms", "simulation step"),
-}
-
-
-def add_spiking_args(p):
-    import brian2
-    from .models.spiking import DEFAULT_DT, DEFAULTS, ENCODERS
-    defaults = dict(DEFAULTS, dt=DEFAULT_DT)
-    group = p.add_argument_group("spiking model (--model spiking)")
-    for name, (unit, text) in SPIKING_OPTIONS.items():
-        default = float(defaults[name] / getattr(brian2, unit))
-        group.add_argument("--" + name.replace("_", "-"), type=float, metavar=unit.upper(),
-                           help=f"{text}, in {unit} (default {default:g})")
-    group.add_argument("--encoder", choices=ENCODERS, help=f"spike generator (default {defaults['encoder']})")
-
-
-def spiking_kwargs(args):
-    """Params fields of the spiking options given on the command line (with their units)."""
-    import brian2
-    given = {name: getattr(args, name) for name in list(SPIKING_OPTIONS) + ["encoder"]
-             if getattr(args, name, None) is not None}
-    if given and (getattr(args, "model", None) or "antisparse") != "spiking":
-        raise CorInfoError(f"--{next(iter(given)).replace('_', '-')} is an option of the spiking model: "
-                           "add --model spiking")
-    for name, value in given.items():
-        if name in SPIKING_OPTIONS:
-            given[name] = value * getattr(brian2, SPIKING_OPTIONS[name][0])
-    return given
+    _parameter_options(p, variant, learning)
 
 
 def _add_data_args(p, default_text="digits"):
@@ -184,26 +148,6 @@ def _add_data_args(p, default_text="digits"):
                    help=f"data set: {', '.join(DATASETS)} (default {default_text})")
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder with the data set's files (not for digits; default: the data set's usual place)")
-
-
-def _add_learning_args(p):
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights, sample order and β signs "
-                                                       "(default 0)")
-    p.add_argument("--beta", type=float, default=1.0, help="nudging strength β₀ > 0 (default 1)")
-    p.add_argument("--beta-sign", choices=("random", "positive"), default="random",
-                   help="sign of β per sample: drawn at random or always + (default random)")
-    p.add_argument("--no-shuffle", action="store_true", help="present training samples in data-set order "
-                                                             "(default: a new random order each epoch)")
-    p.add_argument("--lr-ff", type=_floats, metavar="R1,R2,...",
-                   help=f"per-sample rates η_ff,k, one per layer k = 1..L (default {_per_dataset('lr_ff')})")
-    p.add_argument("--lr-fb", type=_floats, metavar="R1,...",
-                   help=f"per-sample rates η_fb,k, one per hidden layer (default {_per_dataset('lr_fb')})")
-    p.add_argument("--lr-decay", type=float, metavar="D",
-                   help="per-epoch decay: rates × D**epoch, 1 disables it (default "
-                        f"{_schedule(_param_default('lr_schedule'))}; {_per_dataset('lr_schedule')})")
-    p.add_argument("--eta-schedule", action=argparse.BooleanOptionalAction,
-                   help="free-phase neural step η_t = max(η/(1 + 0.01 t), 0.001) "
-                        f"(default off; {_per_dataset('eta_schedule')})")
 
 
 def _figure_names():
@@ -219,21 +163,22 @@ def _version():
         return "unknown"
 
 
-def build_parser():
+def build_parser(model="antisparse"):
+    """The command line, with the options of model variant ``model``'s parameters."""
+    from .models import get_variant
+    variant = get_variant(model)
     parser = _Parser(prog="corinfo-sim", description="Brian2 simulator of CorInfoMax networks.")
     parser.add_argument("--version", action="version", version=f"corinfo-sim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    raw = argparse.RawDescriptionHelpFormatter
 
-    t = sub.add_parser("train", help="train on a data set, write a run folder", epilog=_defaults_epilog(),
-                       formatter_class=raw)
+    t = sub.add_parser("train", help="train on a data set, write a run folder", epilog=_defaults_epilog(variant),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_data_args(t)
     t.add_argument("--epochs", type=_positive_int, required=True, help="epochs to train (with --resume: in all)")
     t.add_argument("--out", required=True, metavar="DIR", help="run folder (created; locked while training)")
     t.add_argument("--init-weights", metavar="FILE", help="start from this weights file (NPZ) or run folder "
                                                           "(default: the paper's initialisation)")
-    _add_learning_args(t)
     t.add_argument("--max-train-samples", type=_positive_int, metavar="N",
                    help="use the first N training samples (default: all)")
     t.add_argument("--max-test-samples", type=_positive_int, metavar="N",
@@ -246,7 +191,7 @@ def build_parser():
                    help="train on when the network collapses (runaway weights, chance accuracy); NaN and inf "
                         "always stop a run")
     t.add_argument("--keep-build", action="store_true", help="keep the generated C++ in OUT/build")
-    _add_model_args(t)
+    _add_model_args(t, variant, learning=True)
 
     e = sub.add_parser("evaluate", help="test accuracy of a weights file or run folder")
     e.add_argument("--weights", required=True, metavar="FILE|RUN",
@@ -254,7 +199,7 @@ def build_parser():
     _add_data_args(e, "the run's, else digits")
     e.add_argument("--max-test-samples", type=_positive_int, metavar="N",
                    help="evaluate on the first N test samples (default: all)")
-    _add_model_args(e)
+    _add_model_args(e, variant)
 
     b = sub.add_parser("bench", help="time compiled training and evaluation (random inputs or a data set)")
     b.add_argument("--arch", type=_ints, default=(784, 500, 10), metavar="N0,N1,...",
@@ -266,15 +211,11 @@ def build_parser():
     b.add_argument("--dense-samples", type=int, default=200, metavar="N",
                    help="samples timed for the dense numpy baseline, 0 to skip it (default 200)")
     b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
-    b.add_argument("--n-free", type=_positive_int, metavar="STEPS", help="free-phase steps of the rate model "
-                                                                          "(default 30)")
-    b.add_argument("--n-nudged", type=_positive_int, metavar="STEPS", help="nudged-phase steps of the rate "
-                                                                            "model (default 10)")
     b.add_argument("--dataset", metavar="NAME", help="time on the first samples of this data set "
                                                      "(default: random inputs)")
     b.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (not for digits; default: "
                                                      "the data set's usual place)")
-    add_spiking_args(b)
+    _parameter_options(b, variant, learning=False, skip=("arch",))
 
     r = sub.add_parser("traces", help="record membrane traces of chosen samples")
     r.add_argument("--weights", required=True, metavar="FILE|RUN",
@@ -291,8 +232,7 @@ def build_parser():
     r.add_argument("--nwb", metavar="FILE", help="also write an NWB file (default: none)")
     r.add_argument("--overwrite", action="store_true", help="replace existing output files")
     r.add_argument("--plastic", action="store_true", help="learn from the samples while recording")
-    r.add_argument("--beta", type=float, default=1.0, help="nudging strength in the nudged phase (default 1)")
-    _add_model_args(r)
+    _add_model_args(r, variant)
     r.set_defaults(device="runtime")
 
     names = _figure_names()
@@ -304,6 +244,20 @@ def build_parser():
                                                                  "written beside it)")
     f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")
     return parser
+
+
+def parse_args(argv):
+    """Parse ``argv`` with the options of the model it names: ``--model``, else a run folder's
+    (``--weights RUN``), else the default."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--model")
+    pre.add_argument("--weights")
+    known, _ = pre.parse_known_args(argv)
+    model = known.model
+    if model is None and known.weights:
+        model = _run_config(_weights_source(known.weights)[1]).get("model")
+    from .models import VARIANTS
+    return build_parser(model if model in VARIANTS else "antisparse").parse_args(argv)
 
 
 # ---- resolving what the user asked for ---------------------------------------------------------
@@ -333,29 +287,34 @@ def _run_config(run):
         return {}
 
 
-#: Options that set Params fields, by field (the train-only ones are absent from other commands).
-PARAM_OPTIONS = ("arch", "epsilon", "lam", "g_leak", "eta", "n_free", "n_nudged", "seed", "beta", "beta_sign",
-                 "lr_ff", "lr_fb", "eta_schedule")
+def given_values(args, variant, skip=()):
+    """The values of the variant's parameters that the command line gave (in their units)."""
+    from .spec import UNITS
+    given = {}
+    for parameter in variant.parameters:
+        value = getattr(args, parameter.name, None)
+        if value is None or parameter.cli is None or parameter.name in skip:
+            continue
+        if parameter.kind == "quantity":
+            value = value * UNITS[parameter.unit]
+        elif parameter.kind == "schedule":
+            if not 0 < value <= 1:
+                raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {value}")
+            value = ((0, value),)
+        given[parameter.name] = value
+    return given
 
 
 def _params(args, dataset, saved=None):
     """Params from the command line: the data set's defaults (or a saved run's parameters),
     replaced by every option the user gave."""
-    from .models import make_params
-    from .params import Params
-    given = {name: getattr(args, name) for name in PARAM_OPTIONS if getattr(args, name, None) is not None}
-    given.update(spiking_kwargs(args))
-    if getattr(args, "lr_decay", None) is not None:
-        if not 0 < args.lr_decay <= 1:
-            raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {args.lr_decay}")
-        given["lr_schedule"] = ((0, args.lr_decay),)
-    if getattr(args, "no_shuffle", False):
-        given["shuffle"] = False
-    if getattr(args, "seed", 0) < 0:
-        raise CorInfoError(f"--seed must be non-negative, got {args.seed}")
+    from .models import get_variant
+    from .params import make_params
+    model = args.model or "antisparse"
+    given = given_values(args, get_variant(model))
     if saved is not None:  # a run's parameters, with the options given
         return saved.replace(**given)
-    return make_params(args.model or "antisparse", dataset=dataset.name, **given)
+    return make_params(model, dataset=dataset.name, **given)
 
 
 def _load_for_run(args):
@@ -405,8 +364,7 @@ def cmd_train(args):
     metrics = train(params, dataset, args.epochs, args.out, init_weights_file=init,
                     resume=args.resume, max_train=args.max_train_samples, device=args.device,
                     threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
-                    variant=args.model or "antisparse", progress=_reporter(),
-                    collapse_check=not args.no_collapse_check)
+                    progress=_reporter(), collapse_check=not args.no_collapse_check)
     if metrics["test_acc"]:
         n = metrics["epochs_done"]
         print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {n} epoch{'' if n == 1 else 's'}; "
@@ -416,7 +374,7 @@ def cmd_train(args):
 def cmd_evaluate(args):
     from .training import evaluate
     weights, dataset, params = _load_for_run(args)
-    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads, variant=args.model,
+    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads,
                       progress=_reporter(sys.stderr))
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
@@ -432,9 +390,8 @@ def cmd_traces(args):
         if path:
             check_writable_file(path, overwrite=args.overwrite, option=option)
     weights, dataset, params = _load_for_run(args)
-    params = params.replace(beta=args.beta)
     traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
-                    neurons=args.neurons, plastic=args.plastic, device=args.device, variant=args.model)
+                    neurons=args.neurons, plastic=args.plastic, device=args.device)
     weights_after = traces.pop("weights_after", None)
     from .datasets import CLASS_NAMES
     nwb_files = [p for p in (args.out, args.nwb) if p and p.lower().endswith(".nwb")]
@@ -457,14 +414,7 @@ def cmd_traces(args):
 def cmd_bench(args):
     from .bench import bench
     from .models import get_variant
-    get_variant(args.model)
-    options = spiking_kwargs(args)
-    for name in ("n_free", "n_nudged"):
-        if getattr(args, name) is not None:
-            if args.model == "spiking":
-                raise CorInfoError(f"--{name.replace('_', '-')} sets the rate model's steps: the spiking model's "
-                                   f"phases are --t-free and --t-nudged")
-            options[name] = getattr(args, name)
+    options = given_values(args, get_variant(args.model), skip=("arch",))
     dataset = None
     if args.dataset:
         from .datasets import load_dataset
@@ -552,7 +502,7 @@ def main(argv=None):
     state = {}
 
     def action():
-        state["args"] = args = build_parser().parse_args(argv)
+        state["args"] = args = parse_args(sys.argv[1:] if argv is None else list(argv))
         COMMANDS[args.command](args)
 
     return guarded(action, out=lambda: getattr(state.get("args"), "out", None))

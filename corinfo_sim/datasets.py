@@ -201,6 +201,11 @@ def _describe(exc):
 # names and directories
 
 
+def canonical_name(name):
+    """The data set's name as :data:`DATASETS` spells it (``Fashion_MNIST`` → ``fashion-mnist``)."""
+    return _canonical_name(name)
+
+
 def _canonical_name(name):
     key = str(name).strip().lower().replace("_", "-")
     if key not in DATASETS:

@@ -1,21 +1,102 @@
 """Dense numpy implementation of the CorInfoMax rate network (the paper's mathematics).
 
 This is the reference the Brian2 simulation must match: the tests use it as their
-oracle, and ``corinfo-sim bench`` times it as the baseline. It follows DESIGN §2 of the
+oracle, and ``corinfo-sim bench`` times it as the baseline. It follows ``docs/model.md`` of the
 project literally, in the paper's dimensionless units, with online updates (one sample per
 update) and the input drive ``W_ff,1 x`` computed once per sample.
 
-Notation: ``W["Wff{k}"]`` is n_k × n_{k-1} (k = 1..L), ``W["Wfb{k}"]`` is n_k × n_{k+1}
-(k = 1..L-1), ``W["B{k}"]`` is n_k × n_k (k = 1..L); rates ``r[0] = x``, ``r[k] = clip(u[k], 0, 1)``.
+Notation
+--------
+Layers ``k = 0..L`` with ``r_0 = x``. ``W["Wff{k}"]`` is n_k × n_{k-1} (k = 1..L),
+``W["Wfb{k}"]`` is n_k × n_{k+1} (k = 1..L-1), ``W["B{k}"]`` is n_k × n_k (k = 1..L).
+Potentials and rates are lists indexed by layer: ``u[0]`` is None, ``r[0] = x``.
+ε = ``epsilon``, λ = ``lam``, γ = (1 − λ)/λ, g_L = ``g_leak``, η = ``eta``.
+
+Neural dynamics (one forward-Euler step ``u_k ← u_k + η_t du_k``)
+----------------------------------------------------------------
+- rate: ``r_k = σ(u_k)``, σ the hard sigmoid ``clip(u, 0, 1)``; in a sparse layer
+  ``r_k = ReLU(u_k)`` (not clipped at 1);
+- basal potential ``v_B,k = W_ff,k r_{k-1}``, lateral term ``z_k = B_k r_k``;
+- apical potential, hidden layer (k < L):
+  ``v_A,k = ε (2γ z_k + g_L r_k − s_k) + W_fb,k r_{k+1}``;
+  output layer: ``v_A,L = γ z_L + g_L r_L − s_L − β (r_L − y)``
+  (``s_k = 0`` unless layer k is sparse);
+- soma, hidden: ``du_k = −g_L u_k + (v_B,k − u_k)/ε + (v_A,k − u_k)/ε``;
+  output: ``du_L = −g_L u_L + (v_B,L − u_L)/ε + (v_A,L − u_L)``;
+- sparse layer k (CorInfoMax-Sparse): a global inhibitory interneuron with potential
+  ``q_k`` holds the Lagrange multiplier ``s_k ≥ 0`` of the constraint ``Σ_i r_k,i ≤ 1``.
+  After layer k's rates of the step are computed:
+  ``q_k ← q_k + η_s,k (Σ_i r_k,i − 1 − q_k + s_k)``, then ``s_k ← ReLU(q_k)``;
+  the soma update of the step used the ``s_k`` from before this update.
+- step size: η, or with a schedule ``η_t = max(η / (1 + 0.01 t), 0.001)``, t the index of
+  the step within its phase.
+- update order: "simultaneous" (Jacobi: every layer from the previous step's rates) or
+  "layered" (Gauss–Seidel, bottom-up: layer k's basal input reads the rate of layer k − 1
+  computed in the same step; its lateral and feedback inputs are the old rates).
+
+One training sample
+-------------------
+Free phase from ``u = 0`` (and ``q = s = 0``) with β = 0 for ``n_free`` steps → ``r^f``; nudged
+phase with β for ``n_nudged`` steps → ``r^n`` (optionally a third phase with −β →
+``r^−``). Plasticity, once, from the stored rates and the old weights:
+
+- ``e = r_k − W_ff,k r_{k-1}``, ``ΔW_ff,k = (η_ff,k / β) (e^n (r_{k-1}^n)ᵀ − e^f (r_{k-1}^f)ᵀ)``;
+- ``e = r_k − W_fb,k r_{k+1}``, ``ΔW_fb,k = (η_fb,k / β) (e^n (r_{k+1}^n)ᵀ − e^f (r_{k+1}^f)ᵀ)``;
+- three-phase: the contrast is ``+β`` against ``−β`` divided by ``2β``;
+- lateral: ``z = B_k r_k^n`` (the +β state), ``B_k ← (B_k − γ z zᵀ) / λ``.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+ETA_SCHEDULES = ("off", "free", "both")
+UPDATE_ORDERS = ("simultaneous", "layered")
+NUDGED_STARTS = ("continue", "rates")
 
 
 @dataclass(frozen=True)
 class DenseParams:
-    """Dimensionless parameters of the rate network (DESIGN §2)."""
+    """Dimensionless parameters of the rate network (``docs/model.md``).
+
+    Parameters
+    ----------
+    epsilon : float
+        ε, the weight of the prediction errors (and the hidden somatic time constant).
+    lam : float
+        λ, the forgetting factor of the correlation estimate; γ = (1 − λ)/λ.
+    g_leak : float
+        g_L, the somatic leak (the Hopfield ``g`` of the paper's code).
+    eta : float
+        η, the Euler step of the somatic dynamics.
+    n_free, n_nudged : int
+        Euler steps of the free phase and of each nudged phase.
+    eta_schedule : {"off", "free", "both"} or bool
+        Neural step schedule ``η_t = max(η / (1 + 0.01 t), 0.001)``, t the step index within
+        the phase: "off" never (constant η); "free" in the free phase only (the nudged phases
+        use η); "both" in every phase, t restarting at 0 at each phase's start. ``True``
+        means "free" and ``False`` "off" (normalised on construction).
+    update_order : {"simultaneous", "layered"}
+        "simultaneous": every layer is updated from the previous step's rates (Jacobi).
+        "layered": within a step the layers are updated bottom-up, k = 1..L, layer k's
+        basal input ``W_ff,k r_{k-1}`` reading the rate of layer k − 1 computed in the same
+        step, its lateral ``B_k r_k`` and feedback ``W_fb,k r_{k+1}`` inputs the rates from
+        before its update (Gauss–Seidel; the order of the paper's code).
+    nudged_start : {"continue", "rates"}
+        Start of every phase after the free one: "continue" from the potentials u at the end
+        of the previous phase; "rates": u is replaced by the rates σ(u) of that state (as
+        the paper's code does).
+    three_phase : bool
+        After the +β phase, run a −β phase of ``n_nudged`` steps from the +β state; the
+        plasticity contrasts the +β and −β states (divided by 2β) instead of the +β and
+        free states.
+    sparse_layers : tuple of int
+        Layers k (1..L) of CorInfoMax-Sparse: ReLU rates and a multiplier ``s_k`` enforcing
+        ``Σ_i r_k,i ≤ 1``.
+    eta_s : tuple of float
+        η_s,k, the step size of each layer's multiplier potential ``q_k``, one per layer
+        k = 1..L (entries of layers that are not sparse are ignored). Required (length L)
+        when ``sparse_layers`` is not empty.
+    """
 
     epsilon: float = 0.15
     lam: float = 0.99999
@@ -23,11 +104,40 @@ class DenseParams:
     eta: float = 0.05
     n_free: int = 30
     n_nudged: int = 10
-    eta_schedule: bool = False  # free phase: eta_t = max(eta / (1 + 0.01 t), 0.001)
+    eta_schedule: str = "off"
+    update_order: str = "simultaneous"
+    nudged_start: str = "continue"
+    three_phase: bool = False
+    sparse_layers: tuple = field(default=())
+    eta_s: tuple = field(default=())
+
+    def __post_init__(self):
+        schedule = self.eta_schedule
+        if isinstance(schedule, (bool, np.bool_)):
+            schedule = "free" if schedule else "off"
+        if schedule not in ETA_SCHEDULES:
+            raise ValueError(f"eta_schedule must be one of {ETA_SCHEDULES} or a bool, got {schedule!r}")
+        if self.update_order not in UPDATE_ORDERS:
+            raise ValueError(f"update_order must be one of {UPDATE_ORDERS}, got {self.update_order!r}")
+        if self.nudged_start not in NUDGED_STARTS:
+            raise ValueError(f"nudged_start must be one of {NUDGED_STARTS}, got {self.nudged_start!r}")
+        sparse = tuple(sorted({int(k) for k in self.sparse_layers}))
+        if any(k < 1 for k in sparse):
+            raise ValueError(f"sparse_layers are layer numbers 1..L, got {self.sparse_layers!r}")
+        eta_s = tuple(float(a) for a in np.atleast_1d(self.eta_s)) if np.size(self.eta_s) else ()
+        object.__setattr__(self, "eta_schedule", schedule)
+        object.__setattr__(self, "three_phase", bool(self.three_phase))
+        object.__setattr__(self, "sparse_layers", sparse)
+        object.__setattr__(self, "eta_s", eta_s)
 
     @property
     def gamma(self):
+        """γ = (1 − λ)/λ."""
         return (1 - self.lam) / self.lam
+
+    def step_size(self, t):
+        """η_t of step ``t`` of a scheduled phase: ``max(η / (1 + 0.01 t), 0.001)``."""
+        return max(self.eta / (1 + 0.01 * t), 0.001)
 
 
 def n_layers(W):
@@ -35,8 +145,39 @@ def n_layers(W):
     return sum(1 for key in W if key.startswith("Wff"))
 
 
-def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None):
-    """Run ``n_steps`` forward-Euler steps of the somatic dynamics, all layers at once.
+def _check_sparse(p, L):
+    """The sparse layers of ``p`` for an L-layer network, checked against L."""
+    if p.sparse_layers:
+        if p.sparse_layers[-1] > L:
+            raise ValueError(f"sparse_layers {p.sparse_layers} name a layer beyond L = {L}")
+        if len(p.eta_s) != L:
+            raise ValueError(f"eta_s needs one step size per layer (L = {L}), got {p.eta_s!r}")
+    return p.sparse_layers
+
+
+def activation(u, sparse=False):
+    """Rate of a potential: the hard sigmoid ``clip(u, 0, 1)``, or ``ReLU(u)`` in a sparse layer."""
+    return np.maximum(u, 0.0) if sparse else np.clip(u, 0.0, 1.0)
+
+
+def rates(x, u, p=None):
+    """Rates ``[x, r_1, ..., r_L]`` from potentials ``u`` (``u[0]`` unused).
+
+    Parameters
+    ----------
+    x : ndarray (n_0,)
+        Input rates, returned as ``r[0]``.
+    u : list of ndarray
+        Potentials of layers 1..L.
+    p : DenseParams, optional
+        For its ``sparse_layers`` (ReLU rates); all layers use the hard sigmoid when None.
+    """
+    sparse = p.sparse_layers if p is not None else ()
+    return [x] + [activation(uk, k in sparse) for k, uk in enumerate(u[1:], start=1)]
+
+
+def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None, q=None):
+    """Run ``n_steps`` forward-Euler steps of the somatic dynamics (see the module docstring).
 
     Parameters
     ----------
@@ -51,13 +192,20 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None):
     n_steps : int
         Number of Euler steps.
     p : DenseParams
+        Uses ``update_order``, ``sparse_layers``, ``eta_s`` and, with ``first_step``, the
+        schedule (``nudged_start`` and ``three_phase`` belong to :func:`run_phase` and
+        :func:`train_sample`).
     u : list of ndarray, optional
-        Somatic potentials of layers 1..L (index 0 unused); zeros when None.
+        Somatic potentials of layers 1..L (index 0 unused); zeros when None. Not modified.
     drive : ndarray, optional
         ``W_ff,1 x``, computed when None.
     first_step : int, optional
-        Index of the first step within the free phase, for the neural step schedule
-        (None: the steps belong to the nudged phase, or there is no schedule).
+        Index within its phase of the first step, for the neural step schedule: steps are
+        scheduled (``η_t``, t = first_step, first_step + 1, ...) when this is given and
+        ``p.eta_schedule`` is not "off"; None gives the constant η.
+    s, q : dict, optional
+        ``{k: s_k}`` and ``{k: q_k}`` of the sparse layers at the start (0 for a missing
+        layer); when given, the dicts are updated in place to the values at the end.
 
     Returns
     -------
@@ -65,65 +213,176 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None):
         Potentials after the steps (``u[0]`` is None).
     """
     L = n_layers(W)
+    sparse = _check_sparse(p, L)
     if u is None:
         u = [None] + [np.zeros(W[f"B{k}"].shape[0]) for k in range(1, L + 1)]
     if drive is None:
         drive = W["Wff1"] @ x
+    s = {} if s is None else s
+    q = {} if q is None else q
+    for k in sparse:
+        s.setdefault(k, 0.0)
+        q.setdefault(k, 0.0)
+    Wff = [None, None] + [W[f"Wff{k}"] for k in range(2, L + 1)]
+    Wfb = [None] + [W[f"Wfb{k}"] for k in range(1, L)] + [None]
+    B = [None] + [W[f"B{k}"] for k in range(1, L + 1)]
+    is_sparse = [k in sparse for k in range(L + 1)]
+    layered = p.update_order == "layered"
+    scheduled = p.eta_schedule != "off" and first_step is not None
     eps, gamma, gl = p.epsilon, p.gamma, p.g_leak
+    r = [x] + [activation(u[k], is_sparse[k]) for k in range(1, L + 1)]
     for step in range(n_steps):
-        eta = p.eta
-        if p.eta_schedule and first_step is not None:
-            eta = max(p.eta / (1 + 0.01 * (first_step + step)), 0.001)
-        r = [x] + [np.clip(u[k], 0.0, 1.0) for k in range(1, L + 1)]
+        eta = p.step_size(first_step + step) if scheduled else p.eta
         new = [None]
         for k in range(1, L + 1):
-            v_b = drive if k == 1 else W[f"Wff{k}"] @ r[k - 1]
-            z = W[f"B{k}"] @ r[k]
+            # with "layered", r[k - 1] was already replaced by this step's rate of layer k - 1
+            v_b = drive if k == 1 else Wff[k] @ r[k - 1]
+            z = B[k] @ r[k]
             if k < L:
-                v_a = eps * (2 * gamma * z + gl * r[k]) + W[f"Wfb{k}"] @ r[k + 1]
+                v_a = eps * (2 * gamma * z + gl * r[k]) + Wfb[k] @ r[k + 1]
+                if is_sparse[k]:
+                    v_a -= eps * s[k]
                 du = -gl * u[k] + (v_b - u[k]) / eps + (v_a - u[k]) / eps
             else:
                 v_a = gamma * z + gl * r[k] - beta * (r[k] - y)
+                if is_sparse[k]:
+                    v_a -= s[k]
                 du = -gl * u[k] + (v_b - u[k]) / eps + (v_a - u[k])
             new.append(u[k] + eta * du)
+            if layered:
+                r[k] = activation(new[k], is_sparse[k])
         u = new
+        if not layered:
+            r = [x] + [activation(u[k], is_sparse[k]) for k in range(1, L + 1)]
+        # the multipliers read only their own layer's new rates: the same in either order
+        for k in sparse:
+            q[k] = q[k] + p.eta_s[k - 1] * (r[k].sum() - 1.0 - q[k] + s[k])
+            s[k] = max(q[k], 0.0)
     return u
 
 
-def rates(x, u):
-    """Rates ``[x, r_1, ..., r_L]`` from potentials."""
-    return [x] + [np.clip(uk, 0.0, 1.0) for uk in u[1:]]
+@dataclass
+class PhaseState:
+    """State of the network at the end of a phase.
+
+    Attributes
+    ----------
+    u : list of ndarray
+        Potentials ``[None, u_1, ..., u_L]``.
+    r : list of ndarray
+        Rates ``[x, r_1, ..., r_L]``.
+    s, q : dict
+        ``{k: s_k}`` multipliers and ``{k: q_k}`` interneuron potentials of the sparse layers.
+    """
+
+    u: list
+    r: list
+    s: dict
+    q: dict
+
+    def as_dict(self):
+        """``{"u": [...], "r": [...], "s": {k: s_k}, "q": {k: q_k}}`` (copies of the containers)."""
+        return {"u": list(self.u), "r": list(self.r), "s": dict(self.s), "q": dict(self.q)}
 
 
-def train_sample(W, x, y, beta, lr_ff, lr_fb, p):
-    """One online training sample: free phase, nudged phase, plasticity (in place).
+def run_phase(W, x, y, beta, n_steps, p, prev=None, drive=None):
+    """Run one phase of a sample from the end state of the previous phase.
+
+    Parameters
+    ----------
+    W, x, y, beta, n_steps, p, drive
+        As in :func:`relax`.
+    prev : PhaseState, optional
+        End state of the previous phase; None for the free phase at the sample's onset.
+
+    Returns
+    -------
+    PhaseState
+        The state after the phase.
+
+    Notes
+    -----
+    At the onset (``prev`` None) ``u = 0``, ``q = s = 0`` and the steps are scheduled unless
+    ``p.eta_schedule`` is "off". A later phase starts from ``prev.u`` ("continue") or from
+    ``prev.r`` ("rates", ``p.nudged_start``), with ``s`` continuing and ``q = s``; its steps are
+    scheduled only with ``p.eta_schedule == "both"``, t restarting at 0.
+    """
+    if prev is None:
+        u, s, q, first_step = None, {}, {}, 0
+    else:
+        u = [None] + list(prev.r[1:]) if p.nudged_start == "rates" else prev.u
+        s, q = dict(prev.s), dict(prev.s)
+        first_step = 0 if p.eta_schedule == "both" else None
+    u = relax(W, x, y, beta, n_steps, p, u=u, drive=drive, first_step=first_step, s=s, q=q)
+    return PhaseState(u=u, r=rates(x, u, p), s=s, q=q)
+
+
+def train_sample(W, x, y, beta, lr_ff, lr_fb, p, states=None):
+    """One online training sample: free phase, nudged phase(s), plasticity (in place).
+
+    Parameters
+    ----------
+    W : dict
+        Weights, updated in place.
+    x : ndarray (n_0,)
+        Input rates.
+    y : ndarray (n_L,)
+        One-hot label.
+    beta : float
+        Nudging strength β of the (+β) nudged phase; its sign may be negative.
+    lr_ff : sequence of float
+        η_ff,k for k = 1..L (``lr_ff[k - 1]``).
+    lr_fb : sequence of float
+        η_fb,k for k = 1..L-1 (``lr_fb[k - 1]``).
+    p : DenseParams
+    states : dict, optional
+        When a dict, filled with the end state of each phase as
+        ``{"u": [...], "r": [...], "s": {k: s_k}, "q": {k: q_k}}`` under "free", "nudged"
+        (the +β phase) and, with ``p.three_phase``, "minus" (the −β phase).
 
     Returns
     -------
     r_free, r_nudged : list of ndarray
-        Rates of every layer (index 0 = input) at the end of each phase.
+        Rates of every layer (index 0 = input) at the end of the free and of the +β phase.
+
+    Notes
+    -----
+    Two-phase: ``ΔW_ff,k = (η_ff,k/β)(e^n (r_{k-1}^n)ᵀ − e^f (r_{k-1}^f)ᵀ)`` with
+    ``e = r_k − W_ff,k r_{k-1}``, likewise W_fb with ``e = r_k − W_fb,k r_{k+1}`` and
+    ``r_{k+1}``. Three-phase: the +β state replaces n, the −β state replaces f and β becomes
+    2β. All ΔW are computed from the old weights before any is applied; then
+    ``B_k ← (B_k − γ z zᵀ)/λ`` with ``z = B_k r_k^n`` (the +β state).
     """
     L = n_layers(W)
     drive = W["Wff1"] @ x
-    u = relax(W, x, y, 0.0, p.n_free, p, drive=drive, first_step=0)
-    r_f = rates(x, u)
-    u = relax(W, x, y, beta, p.n_nudged, p, u=u, drive=drive)
-    r_n = rates(x, u)
+    free = run_phase(W, x, y, 0.0, p.n_free, p, drive=drive)
+    nudged = run_phase(W, x, y, beta, p.n_nudged, p, prev=free, drive=drive)
+    if p.three_phase:
+        minus = run_phase(W, x, y, -beta, p.n_nudged, p, prev=nudged, drive=drive)
+        r_a, r_b, contrast_beta = nudged.r, minus.r, 2 * beta
+    else:
+        minus = None
+        r_a, r_b, contrast_beta = nudged.r, free.r, beta
+    if states is not None:
+        states["free"] = free.as_dict()
+        states["nudged"] = nudged.as_dict()
+        if minus is not None:
+            states["minus"] = minus.as_dict()
     updates = {}
     for k in range(1, L + 1):
         Wff = W[f"Wff{k}"]
-        e_n, e_f = r_n[k] - Wff @ r_n[k - 1], r_f[k] - Wff @ r_f[k - 1]
-        updates[f"Wff{k}"] = lr_ff[k - 1] / beta * (np.outer(e_n, r_n[k - 1]) - np.outer(e_f, r_f[k - 1]))
+        e_a, e_b = r_a[k] - Wff @ r_a[k - 1], r_b[k] - Wff @ r_b[k - 1]
+        updates[f"Wff{k}"] = lr_ff[k - 1] / contrast_beta * (np.outer(e_a, r_a[k - 1]) - np.outer(e_b, r_b[k - 1]))
         if k < L:
             Wfb = W[f"Wfb{k}"]
-            e_n, e_f = r_n[k] - Wfb @ r_n[k + 1], r_f[k] - Wfb @ r_f[k + 1]
-            updates[f"Wfb{k}"] = lr_fb[k - 1] / beta * (np.outer(e_n, r_n[k + 1]) - np.outer(e_f, r_f[k + 1]))
+            e_a, e_b = r_a[k] - Wfb @ r_a[k + 1], r_b[k] - Wfb @ r_b[k + 1]
+            updates[f"Wfb{k}"] = lr_fb[k - 1] / contrast_beta * (np.outer(e_a, r_a[k + 1]) - np.outer(e_b, r_b[k + 1]))
     for key, dW in updates.items():
         W[key] += dW
     for k in range(1, L + 1):
-        z = W[f"B{k}"] @ r_n[k]
+        z = W[f"B{k}"] @ nudged.r[k]
         W[f"B{k}"] = (W[f"B{k}"] - p.gamma * np.outer(z, z)) / p.lam
-    return r_f, r_n
+    return free.r, nudged.r
 
 
 def predict(W, X, p):
@@ -131,6 +390,6 @@ def predict(W, X, p):
     L = n_layers(W)
     out = np.empty((len(X), W[f"B{L}"].shape[0]))
     zero = np.zeros(out.shape[1])
-    for s, x in enumerate(X):
-        out[s] = np.clip(relax(W, x, zero, 0.0, p.n_free, p, first_step=0)[L], 0.0, 1.0)
+    for i, x in enumerate(X):
+        out[i] = run_phase(W, x, zero, 0.0, p.n_free, p).r[L]
     return out

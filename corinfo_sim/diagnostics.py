@@ -5,6 +5,8 @@ These are the quantities behind the diagnostic figures of Bozkurt, Pehlevan & Er
 - the **angle** between the forward weights of layer k+1 and the transposed feedback weights of
   layer k, which shows whether the feedback path aligns with the forward path without weight
   transport;
+- the **activity of each layer**: the fraction of active units and the summed rate Σ_i r_i (the
+  sparse network keeps the latter near 1);
 - the **layerwise correlative information** in its forward form (layer k predicted from layer k−1
   through W_ff,k) and backward form (layer k predicted from layer k+1 through W_fb,k).
 
@@ -24,6 +26,7 @@ import warnings
 import numpy as np
 
 __all__ = [
+    "layer_activity",
     "weight_angle",
     "layer_angles",
     "n_layers",
@@ -305,4 +308,27 @@ def correlative_information(rates, weights, epsilon, R=None):
                 )
             err = r_k - rates[k + 1] @ W_fb.T
             out[f"I_bwd_L{k}"] = constant - np.sum(err * err, axis=1) / epsilon
+    return out
+
+
+def layer_activity(rates):
+    """Fraction of active units (r > 0) and mean summed rate Σ_i r_i of every layer.
+
+    Parameters
+    ----------
+    rates : dict
+        ``{k: (r_free, r_nudged)}``, each (samples, n_k), as a run records them; the free-phase
+        rates are used.
+
+    Returns
+    -------
+    dict
+        ``{"active_L{k}": fraction, "sum_r_L{k}": mean over samples of Σ_i r_k,i}``.
+    """
+    out = {}
+    for k, (free, _) in sorted(rates.items()):
+        free = np.asarray(free, dtype=float)
+        if free.size:
+            out[f"active_L{k}"] = float(np.mean(free > 0))
+            out[f"sum_r_L{k}"] = float(np.mean(free.sum(axis=1)))
     return out

@@ -1,49 +1,40 @@
-"""Build the CorInfoMax network as Brian2 objects.
+"""Build any model variant's network as Brian2 objects, and what it is shown (the Plan).
 
-:class:`CorInfoNetwork` turns an architecture, :class:`~corinfo_sim.params.Params`, a model
-variant (``models/``) and a presentation :class:`Plan` into a named :class:`brian2.Network`:
+:class:`CorInfoNetwork` turns the :class:`~corinfo_sim.spec.NetworkSpec` of a model variant
+(``models/``), its :class:`~corinfo_sim.params.Params` and a presentation :class:`Plan` into a
+named :class:`brian2.Network`: one NeuronGroup per population, one Synapses object per pathway
+(named as the spec names them: ``pyr_k``, ``inh_k``, ``ff_k``, ``fb_k``, ``pyr_to_inh_k``,
+``inh_to_pyr_k``, ...), every operation in the schedule slot the spec gives, the recordings and
+the weights. All-to-all pathways run in the compiled all-to-all code object
+(:mod:`corinfo_sim.codegen`).
 
-=====================  =================================================================
-object                 what it is
-=====================  =================================================================
-``inp``                input layer r_0 = x, loaded at each sample onset
-``basal_1``            basal input stage of layer 1, updated once per sample
-``pyr_k``              pyramidal neurons of layer k (soma, basal and apical compartments)
-``inh_k``              interneurons of layer k (z = B r)
-``ff_k``               feedforward synapses, layer k−1 → basal dendrite of layer k (W_ff,k)
-``fb_k``               feedback synapses, layer k+1 → apical dendrite of layer k (W_fb,k)
-``pyr_to_inh_k``       lateral synapses, layer k → its interneurons (B_k)
-``inh_to_pyr_k``       interneuron i → apical dendrite of pyramidal neuron i
-=====================  =================================================================
-
-Samples are presented by time. A sample takes ``n_free + n_nudged`` steps; TimedArrays
-indexed by the sample slot give the image, the label, β and the plasticity switch. The
-schedule within a time step is set explicitly so that **all layers are updated
-simultaneously** from the previous step's rates (forward Euler, DESIGN §2):
+Samples are presented by time. A sample takes ``steps_per_sample`` steps; TimedArrays indexed
+by the sample slot give the image, the label, β and the plasticity switch. The builder adds to
+every spec the same frame:
 
 =============  =====  ====================================================================
 slot           order  operation
 =============  =====  ====================================================================
-start          0      summed inputs of ff_k (k>1), fb_k, pyr_to_inh_k from the rates r(t)
-start          1      summed input of inh_to_pyr_k (the interneurons' z(t))
-start          2, 3   at step n_free: store free rates and errors ("free_end" event)
+start          0      segment timer (compiled runs)
+start          2, 3   phase-end events and their stores (the spec's ``free_end`` operations)
 start          4      at sample onset: plasticity of the previous sample (synapses)
 start          5, 6   at sample onset: record the previous sample's free and nudged rates
-start          7      at sample onset: reset somata, rates and recurrent inputs to 0
-start          8      at sample onset: load the new input
-start          9      at sample onset: input drive W_ff,1 x into basal_1
+start          7      at sample onset: resets (the spec's ``onset`` operations, order 7)
 start          10,11  traced samples: record every step (a consistent snapshot of step t)
-groups         0      Euler step of every soma: v(t + dt) from the inputs of step t
-after_groups   0      rates r(t + dt) = σ(v(t + dt) / V0)
+after_resets   0, 1   traced samples: record the spikes of the trace neurons
 =============  =====  ====================================================================
 
+The rest — summed inputs, Euler steps, rates — is scheduled by the spec itself (for the rate
+models: ``models/antisparse.py``, ``layer_schedule``).
+
 One ``run()`` shows one :class:`Plan`: a training segment (plastic), a test segment (free
-phase only, its hidden rates recorded on request), a probe segment (a few samples, both phases,
+phase only, its rates recorded on request), a probe segment (a few samples, both phases,
 traces recorded) and one closing step that applies the last sample's plasticity and records its
 output. Recordings are gated by events, so one run needs no monitor switched on or off. In
 standalone mode, weights and the plan's arrays are passed to every run through ``run_args``,
 so one build serves every epoch and seed.
 """
+import json
 from dataclasses import dataclass
 
 import brian2
@@ -52,11 +43,7 @@ import numpy as np
 
 from .codegen import AllToAllCodeObject
 from .errors import CorInfoError
-from .models import get_variant
-from .weights import check_weights
-
-#: Recorded variables for traces, per layer type (the teacher only at the output).
-TRACE_VARS = ("v_soma", "v_basal", "v_apical", "r", "z_inh")
+from .weights import check_weights, weight_shapes
 
 
 @dataclass
@@ -214,178 +201,205 @@ def parse_marks(marks):
 def weight_index(n_post, n_pre):
     """Pre- and postsynaptic indices of a dense pathway, presynaptic neuron major.
 
-    Synapse ``s = i_pre * n_post + j_post`` holds ``W[j_post, i_pre]``, so
-    ``w = W.T.ravel()`` and ``W = w.reshape(n_pre, n_post).T``.
+    Synapse ``s = i_pre * n_post + j_post`` holds ``W[j_post, i_pre]``.
     """
     i = np.repeat(np.arange(n_pre), n_post)
     j = np.tile(np.arange(n_post), n_pre)
     return i, j
 
 
-def to_synapses(W):
-    """Flat synaptic weights from a matrix (n_post × n_pre)."""
-    return np.ascontiguousarray(W.T).ravel()
-
-
-def from_synapses(w, n_post, n_pre):
-    """Matrix (n_post × n_pre) from flat synaptic weights."""
-    return np.asarray(w, dtype=float).reshape(n_pre, n_post).T.copy()
+def connection_index(connectivity, n_pre, n_post):
+    """Pre- and postsynaptic indices of a pathway's synapses (see :class:`~corinfo_sim.spec.Pathway`)."""
+    if connectivity == "all":
+        return weight_index(n_post, n_pre)
+    if connectivity == "all_but_self":
+        i, j = weight_index(n_post, n_pre)
+        keep = i != j
+        return i[keep], j[keep]
+    if connectivity in ("one_to_one", "diagonal"):
+        if n_pre != n_post:
+            raise ValueError(f"{connectivity} connectivity needs populations of equal size, got {n_pre} and {n_post}")
+        return np.arange(n_pre), np.arange(n_pre)
+    raise ValueError(f"unknown connectivity {connectivity!r}")
 
 
 class CorInfoNetwork:
-    """The CorInfoMax network of one architecture as a named Brian2 Network.
+    """The network of a model variant for one architecture, as a named Brian2 Network.
 
     Parameters
     ----------
     params : Params
-        Architecture and constants.
+        The variant (``params.model``), architecture and constants.
     images : ndarray (n_images, n_0)
         The image table; the plan indexes its rows.
     plan : Plan
         What to show. In standalone mode, later runs can pass another plan of the same shape.
     weights : dict
         Initial weights in the public format (see :mod:`corinfo_sim.weights`).
-    variant : str
-        Model variant in ``models/`` (default ``"antisparse"``).
     trace_neurons : dict, optional
         ``{k: indices}`` of neurons recorded at every step of the samples the plan marks ``trace``.
     record_rates : bool
         Record the free and nudged rates of every layer for the samples the plan marks.
     name : str
         Name of the Brian2 Network.
+
+    Attributes
+    ----------
+    groups, synapses : dict
+        The NeuronGroups and Synapses by name.
+    pyr, inh : dict
+        ``{k: NeuronGroup}`` of the pyramidal neurons and interneurons of layer k; ``inp`` the input.
     """
 
-    #: Variable the rate monitors record as the nudged rate (at the next onset, before the reset).
-    NUDGED_RATE = "r"
-
-    def __init__(self, params, images, plan, weights, variant="antisparse", trace_neurons=None,
-                 record_rates=False, name="corinfo"):
+    def __init__(self, params, images, plan, weights, trace_neurons=None, record_rates=False, name="corinfo"):
         self.params = p = params
-        if getattr(p, "model", variant) != variant:
-            raise CorInfoError(f"the parameters are for model {p.model!r} but the network is {variant!r}: "
-                               f"pass the same model to both (--model {p.model})")
-        self.model = get_variant(variant)
+        self.variant = params.variant
         self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
         images = self._checked_inputs(p, images, weights)
         self.plan = plan
         self.L = L = p.n_layers
-        T = p.sample_duration
-        self.sample_duration = T
+        T = self.sample_duration = p.sample_duration
         self.trace_neurons = {int(k): np.asarray(v, dtype=int) for k, v in (trace_neurons or {}).items()}
+        for k, idx in self.trace_neurons.items():
+            if not 1 <= k <= L or len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
+                raise CorInfoError(f"trace neurons: layer {k} must lie in 1..{L} and its neuron indices in "
+                                   f"0..{p.arch[k] - 1 if 1 <= k <= L else '?'}")
+        self.spec = spec = self.variant.network(p)
 
-        m = self.model
         self.row_period = 1 * brian2.second
         unused = {"trace_on"} if not self.trace_neurons else set()
         unused |= {"record_at_onset"} if not record_rates else set()
         self.timed = {key: brian2.TimedArray(values, dt=T, name=key) for key, values in plan.arrays().items()
                       if key not in unused}
         self.timed["images"] = brian2.TimedArray(images, dt=self.row_period, name="images")
-
-        ns = dict(
-            V0=p.V0, tau=p.tau, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma, lam=p.lam,
-            n_free=p.n_free, steps_per_sample=p.steps_per_sample, row_period=self.row_period,
-            **self.timed,
-        )
-        if p.eta_schedule:
-            ns["eta0"] = p.eta
-        self.namespace = ns
-        self.clock = clock = brian2.Clock(dt=p.dt, name="step_clock")
+        extra = spec.plan_values(plan) if spec.plan_values else {}
+        for key, values in extra.get("timed", {}).items():
+            self.timed[key] = brian2.TimedArray(values, dt=T, name=key)
+        self.namespace = ns = dict(spec.namespace, n_free=p.free_steps, steps_per_sample=p.steps_per_sample,
+                                   row_period=self.row_period, **self.timed)
+        self.clock = brian2.Clock(dt=p.dt, name="step_clock")
         objects = []
 
-        # ---- input layer --------------------------------------------------------------
-        self.inp = brian2.NeuronGroup(p.arch[0], m.INPUT, clock=clock, namespace=ns, name="inp")
-        self.inp.run_regularly(m.INPUT_LOAD, dt=T, when="start", order=8, name="inp_load")
-        objects.append(self.inp)
+        # ---- populations -----------------------------------------------------------------------------
+        self.groups = {}
+        for pop in spec.populations:
+            self.groups[pop.name] = self._population(pop, record_rates)
+        self.inp = self.groups["inp"]
+        self.pyr = {pop.layer: self.groups[pop.name] for pop in spec.populations if pop.layer}
+        self.inh = {k: self.groups[f"inh_{k}"] for k in self.pyr if f"inh_{k}" in self.groups}
+        for pop in spec.populations:
+            for var, (source, source_var) in pop.linked.items():
+                setattr(self.groups[pop.name], var, brian2.linked_var(self.groups[source], source_var))
+        objects += list(self.groups.values())
 
-        # ---- pyramidal neurons and interneurons ---------------------------------------------
-        self.pyr, self.inh = {}, {}
-        for k in range(1, L + 1):
-            out = k == L
-            eqs = m.pyramidal_equations(output=out, first=(k == 1), eta_schedule=p.eta_schedule)
-            group_ns = dict(ns, g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon)
-            store = m.FREE_STORE + ("" if out else m.FREE_STORE_HIDDEN)
-            events = {"free_end": "step == n_free"}
-            if record_rates:
-                events["record_rates"] = "step == 0 and record_at_onset(t) > 0"
-            if k in self.trace_neurons:
-                eqs += "traced : boolean (constant)  # recorded by the trace monitor\n"
-                events["trace"] = "traced and trace_on(t) > 0"
-            pyr = brian2.NeuronGroup(p.arch[k], eqs, method="euler", clock=clock, namespace=group_ns,
-                                     name=f"pyr_{k}", events=events)
-            pyr.set_event_schedule("free_end", when="start", order=2)
-            pyr.run_on_event("free_end", store, when="start", order=3)
-            zero_inputs = [v for v in m.ONSET_ZERO if v in pyr.variables and not (k == 1 and v == "basal_ff")]
-            reset = m.ONSET_RESET + "\n".join(f"{v} = 0*{self._unit(pyr, v)}" for v in zero_inputs)
-            pyr.run_regularly(reset, dt=T, when="start", order=7, name=f"pyr_{k}_onset")
-            pyr.run_regularly(m.RATE_UPDATE, when="after_groups", order=0, name=f"pyr_{k}_rate")
-            inh = brian2.NeuronGroup(p.arch[k], m.INTERNEURON, clock=clock, namespace=ns, name=f"inh_{k}")
-            inh.run_regularly("z = 0", dt=T, when="start", order=7, name=f"inh_{k}_onset")
-            self.pyr[k], self.inh[k] = pyr, inh
-            objects += [pyr, inh]
+        # ---- pathways ----------------------------------------------------------------------------
+        self.synapses, self._index = {}, {}
+        for pathway in spec.pathways:
+            self.synapses[pathway.name] = self._pathway(pathway)
+        objects += list(self.synapses.values())
 
-        # basal input stage of layer 1: its input is constant within a sample
-        self.basal_1 = brian2.NeuronGroup(p.arch[1], m.BASAL_RELAY, dt=T, namespace=ns, name="basal_1")
-        self.basal_1.r = brian2.linked_var(self.pyr[1], "r")
-        self.basal_1.e_ff_free = brian2.linked_var(self.pyr[1], "e_ff_free")
-        self.pyr[1].basal_ff = brian2.linked_var(self.basal_1, "basal_ff")
-        objects.append(self.basal_1)
-
-        # ---- synapses, by pathway ----------------------------------------------------------
-        self.ff, self.fb, self.pyr_to_inh, self.inh_to_pyr = {}, {}, {}, {}
-        for k in range(1, L + 1):
-            pre = self.inp if k == 1 else self.pyr[k - 1]
-            post = self.basal_1 if k == 1 else self.pyr[k]
-            self.ff[k] = self._dense(pre, post, m.FF_MODEL, m.FF_PLASTICITY, f"ff_{k}", ns,
-                                     order=9 if k == 1 else 0)
-            if k < L:
-                self.fb[k] = self._dense(self.pyr[k + 1], self.pyr[k], m.FB_MODEL, m.FB_PLASTICITY,
-                                         f"fb_{k}", ns)
-            self.pyr_to_inh[k] = self._dense(self.pyr[k], self.inh[k], m.PYR_TO_INH_MODEL,
-                                             m.PYR_TO_INH_PLASTICITY, f"pyr_to_inh_{k}", ns)
-            syn = brian2.Synapses(self.inh[k], self.pyr[k], m.INH_TO_PYR_MODEL, clock=clock, namespace=ns,
-                                  name=f"inh_to_pyr_{k}")
-            syn.connect(j="i")
-            self._schedule_summed(syn, order=1)
-            self.inh_to_pyr[k] = syn
-        objects += list(self.ff.values()) + list(self.fb.values())
-        objects += list(self.pyr_to_inh.values()) + list(self.inh_to_pyr.values())
-
-        # ---- monitors ---------------------------------------------------------------------
+        # ---- monitors ---------------------------------------------------------------------------------
+        free_var, nudged_var = spec.rate_variables
         # free-phase output rates of each sample, recorded at the next onset
-        self.output_monitor = brian2.StateMonitor(self.pyr[L], "r_free", record=True, dt=T,
+        self.output_monitor = brian2.StateMonitor(self.pyr[L], free_var, record=True, dt=T,
                                                   when="start", order=5, name="output_monitor")
         objects.append(self.output_monitor)
         # gated recordings: an EventMonitor records only when its event fires
         self.rate_monitors = {}
         if record_rates:
-            for k in range(1, L + 1):
-                self.pyr[k].set_event_schedule("record_rates", when="start", order=5)
-                mon = brian2.EventMonitor(self.pyr[k], "record_rates", variables=["r_free", "r"], when="start",
-                                          order=6, name=f"rate_monitor_{k}")
-                self.rate_monitors[k] = mon
-                objects.append(mon)
-        self.trace_monitors = {}
-        for k, idx in self.trace_neurons.items():
-            if len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
-                raise CorInfoError(f"neuron indices for layer {k} must lie in 0..{p.arch[k] - 1}")
-            traced = np.zeros(p.arch[k], dtype=bool)
-            traced[idx] = True
-            self.pyr[k].traced = traced
-            self.pyr[k].set_event_schedule("trace", when="start", order=10)
-            variables = list(TRACE_VARS) + (["v_teacher", "beta"] if k == L else [])
-            mon = brian2.EventMonitor(self.pyr[k], "trace", variables=variables, when="start", order=11,
-                                      name=f"trace_monitor_{k}")
-            self.trace_monitors[k] = mon
-            objects.append(mon)
+            for k, group in self.pyr.items():
+                group.set_event_schedule("record_rates", when="start", order=5)
+                self.rate_monitors[k] = brian2.EventMonitor(group, "record_rates", variables=[free_var, nudged_var],
+                                                            when="start", order=6, name=f"rate_monitor_{k}")
+            objects += list(self.rate_monitors.values())
+        self.trace_recordings, self.spike_monitors = [], {}
+        for pop in spec.populations:
+            k = pop.layer or pop.trace_layer
+            if k not in self.trace_neurons:
+                continue
+            group = self.groups[pop.name]
+            if pop.layer:
+                neurons = self.trace_neurons[k]
+                variables = dict(spec.trace_variables, **(spec.output_trace_variables if k == L else {}))
+            else:
+                neurons, variables = np.arange(pop.size), pop.traced
+            flags = np.zeros(pop.size, dtype=bool)
+            flags[neurons] = True
+            group.traced = flags
+            group.set_event_schedule("trace", when="start", order=10)
+            monitor = brian2.EventMonitor(group, "trace", variables=sorted(set(variables.values())), when="start",
+                                          order=11, name=f"trace_monitor_{pop.name}")
+            self.trace_recordings.append((k, pop.name, neurons, variables, monitor))
+            objects.append(monitor)
+            if pop.layer and spec.spikes and pop.threshold:
+                group.set_event_schedule("traced_spike", when="after_resets", order=0)
+                self.spike_monitors[k] = brian2.EventMonitor(group, "traced_spike", variables=[], when="after_resets",
+                                                             order=1, name=f"spike_monitor_{k}")
+                objects.append(self.spike_monitors[k])
 
-        objects += self._timer(ns, clock)
-
+        objects += self._timer(ns)
         self.network = brian2.Network(*objects, name=name)
         self.set_weights(weights)
 
     # ---- construction helpers ----------------------------------------------------------------
-    @staticmethod
-    def _checked_inputs(p, images, weights):
+    def _population(self, pop, record_rates):
+        """The NeuronGroup of a population, its events and operations."""
+        eqs, reset = pop.equations, pop.reset
+        events = {name: condition for name, (condition, _, _) in pop.events.items()}
+        k = pop.layer or pop.trace_layer
+        traced = k in self.trace_neurons
+        if pop.layer and record_rates:
+            events["record_rates"] = "step == 0 and record_at_onset(t) > 0"
+        if traced:
+            eqs += "traced : boolean (constant)  # recorded by the trace monitor\n"
+            events["trace"] = "traced and trace_on(t) > 0"
+            if pop.layer and self.spec.spikes and pop.threshold:
+                eqs += "t_spike : second  # time of the last spike\n"
+                reset = (reset or "") + "\nt_spike = t"
+                events["traced_spike"] = "traced and trace_on(t) > 0 and t_spike == t"
+        timing = dict(dt=self.sample_duration) if pop.per_sample else dict(clock=self.clock)
+        group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method="euler",
+                                   namespace=dict(self.namespace, **pop.namespace), name=pop.name,
+                                   events=events, **timing)
+        if traced and pop.layer and self.spec.spikes and pop.threshold:
+            group.t_spike = -1 * brian2.second
+        group.state_updater.when, group.state_updater.order = pop.state_schedule
+        for event, (_, when, order) in pop.events.items():
+            group.set_event_schedule(event, when=when, order=order)
+        on_event = {}
+        for n, op in enumerate(pop.operations):
+            if op.at == "onset":
+                group.run_regularly(op.code, dt=self.sample_duration, when=op.when, order=op.order,
+                                    name=f"{pop.name}_onset_{n}")
+            elif op.at == "step":
+                group.run_regularly(op.code, when=op.when, order=op.order, name=f"{pop.name}_step_{n}")
+            else:  # one code block per event: the operations of an event run together
+                code, when, order = on_event.get(op.at, ("", op.when, op.order))
+                on_event[op.at] = (code + op.code, when, order)
+        for event, (code, when, order) in on_event.items():
+            group.run_on_event(event, code, when=when, order=order)
+        return group
+
+    def _pathway(self, pathway):
+        pre, post = self.groups[pathway.pre], self.groups[pathway.post]
+        all_to_all = pathway.connectivity in ("all", "all_but_self")
+        syn = brian2.Synapses(pre, post, pathway.model, on_pre=pathway.on_pre, clock=self.clock,
+                              namespace=dict(self.namespace, **pathway.namespace), name=pathway.name,
+                              codeobj_class=AllToAllCodeObject if self.standalone and all_to_all else None)
+        i, j = connection_index(pathway.connectivity, len(pre), len(post))
+        if len(i):
+            syn.connect(i=i, j=j)
+        else:  # e.g. the off-diagonal lateral synapses of a layer of one neuron
+            syn.connect(False)
+        self._index[pathway.name] = (i, j)
+        for updater in syn.summed_updaters.values():
+            updater.when, updater.order = pathway.summed
+        if pathway.plasticity:
+            syn.run_regularly(pathway.plasticity, dt=self.sample_duration, when="start", order=4,
+                              name=f"{pathway.name}_plasticity")
+        return syn
+
+    def _checked_inputs(self, p, images, weights):
         """The image table as float64, after checking it and the weights against the architecture."""
         check_weights(weights, p.arch)
         images = np.ascontiguousarray(images, dtype=float)
@@ -395,84 +409,66 @@ class CorInfoNetwork:
                 f"use --arch {images.shape[-1]},...")
         if not np.all(np.isfinite(images)):
             raise CorInfoError("the images contain NaN or inf values: clean the data set")
+        problem = self.variant.check_images(images) if self.variant.check_images else None
+        if problem:
+            raise CorInfoError(problem)
         return images
 
-    def _timer(self, ns, clock):
+    def _timer(self, ns):
         """Wall clock at segment boundaries (compiled runs), so train and test times are measured."""
         if not self.standalone:
             self.timed.pop("segment_mark")
             ns.pop("segment_mark", None)
             return []
-        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=clock, name="timer",
+        self.timer = brian2.NeuronGroup(1, "mark : 1", clock=self.clock, name="timer",
                                         namespace=dict(ns, mark_time=wall_clock(),
                                                        sample_duration=self.sample_duration))
         self.timer.run_regularly("mark = mark_time(segment_mark(t), floor(t/sample_duration + 0.5))",
                                  dt=self.sample_duration, when="start", order=0)
         return [self.timer]
 
-    @staticmethod
-    def _unit(group, var):
-        dim = group.variables[var].dim
-        return "volt" if dim == brian2.volt.dim else "1"
-
-    @staticmethod
-    def _schedule_summed(syn, order):
-        """Sum this pathway's input at the start of the step (default: just before its target)."""
-        for updater in syn.summed_updaters.values():
-            updater.when = "start"
-            updater.order = order
-
-    def _dense(self, pre, post, model, plasticity, name, ns, order=0):
-        syn = brian2.Synapses(pre, post, model, clock=self.clock, namespace=ns, name=name,
-                              codeobj_class=AllToAllCodeObject if self.standalone else None)
-        i, j = weight_index(len(post), len(pre))
-        syn.connect(i=i, j=j)
-        self._schedule_summed(syn, order)
-        syn.run_regularly(plasticity, dt=self.sample_duration, when="start", order=4,
-                          name=f"{name}_plasticity")
-        return syn
-
-    # ---- weights -------------------------------------------------------------------------
-    def pathways(self):
-        """``{weights-file key: Synapses}`` for every plastic pathway."""
-        out = {}
-        for k in range(1, self.L + 1):
-            out[f"Wff{k}"] = self.ff[k]
-            if k < self.L:
-                out[f"Wfb{k}"] = self.fb[k]
-            out[f"B{k}"] = self.pyr_to_inh[k]
-        return out
+    # ---- weights, learning rates and what each run needs ------------------------------------------------
+    def _synaptic_values(self, weights, lr_factor, plan):
+        """``{VariableView: values}`` a run starts from: weights, learning rates, per-run values."""
+        values = {}
+        for pathway in self.spec.pathways:
+            syn = self.synapses[pathway.name]
+            if pathway.weight:
+                i, j = self._index[pathway.name]
+                values[syn.w] = np.ascontiguousarray(weights[pathway.weight[0]][j, i])
+            if pathway.learning_rate:
+                parameter, index = pathway.learning_rate
+                values[syn.eta] = getattr(self.params, parameter)[index] * lr_factor
+        extra = self.spec.plan_values(plan) if self.spec.plan_values else {}
+        for (population, variable), array in extra.get("variables", {}).items():
+            values[getattr(self.groups[population], variable)] = array
+        return values, extra.get("timed", {})
 
     def set_weights(self, weights, lr_factor=1.0):
         """Set weights and learning rates now (runtime) or remember them for the next run (standalone)."""
-        self._weights = {key: np.array(weights[key], dtype=float) for key in self.pathways()}
+        self._weights = {key: np.array(weights[key], dtype=float) for key in weight_shapes(self.params.arch)}
         self._lr_factor = lr_factor
         if not self.standalone:
-            for key, syn in self.pathways().items():
-                syn.w[:] = to_synapses(self._weights[key])
-            for k in range(1, self.L + 1):
-                self.ff[k].eta = self.params.lr_ff[k - 1] * lr_factor
-                if k < self.L:
-                    self.fb[k].eta = self.params.lr_fb[k - 1] * lr_factor
+            values, _ = self._synaptic_values(self._weights, lr_factor, self.plan)
+            for view, array in values.items():
+                view[:] = array
 
     def get_weights(self):
         """Current weights in the public format (float64 matrices)."""
-        out = {}
-        for key, syn in self.pathways().items():
-            out[key] = from_synapses(syn.w[:], len(syn.target), len(syn.source))
+        out = {key: np.zeros(shape) for key, shape in weight_shapes(self.params.arch).items()}
+        for pathway in self.spec.pathways:
+            if pathway.weight:
+                i, j = self._index[pathway.name]
+                out[pathway.weight[0]][j, i] = self.synapses[pathway.name].w[:]
         return out
 
     def run_args(self, plan=None):
-        """``run_args`` for a standalone run: weights, learning rates and the plan's arrays."""
-        args = {syn.w: to_synapses(self._weights[key]) for key, syn in self.pathways().items()}
-        for k in range(1, self.L + 1):
-            args[self.ff[k].eta] = self.params.lr_ff[k - 1] * self._lr_factor
-            if k < self.L:
-                args[self.fb[k].eta] = self.params.lr_fb[k - 1] * self._lr_factor
+        """``run_args`` for a standalone run: weights, learning rates, the plan's arrays and per-run values."""
         plan = plan or self.plan
         if plan.n_slots != self.plan.n_slots or plan.segments != self.plan.segments:
             raise ValueError("a standalone binary can only run plans of the shape it was built for")
-        for key, values in plan.arrays().items():
+        args, timed = self._synaptic_values(self._weights, self._lr_factor, plan)
+        for key, values in dict(plan.arrays(), **timed).items():
             if key in self.timed:
                 args[self.timed[key]] = values
         return args
@@ -510,7 +506,7 @@ class CorInfoNetwork:
 
     def free_outputs(self):
         """Free-phase output rates of every slot's sample, shape (n_slots - 1, n_L)."""
-        r = np.asarray(self.output_monitor.r_free).T  # (records, n_L); record s = sample s-1
+        r = np.asarray(getattr(self.output_monitor, self.spec.rate_variables[0])).T  # record s = sample s-1
         return r[1:self.plan.n_slots]
 
     def recorded_rates(self):
@@ -524,6 +520,7 @@ class CorInfoNetwork:
         slots = np.flatnonzero(self.plan.record[:-1])
         position = np.full(self.plan.n_slots, -1)
         position[slots] = np.arange(len(slots))
+        free_var, nudged_var = self.spec.rate_variables
         out = {}
         for k, mon in self.rate_monitors.items():
             free = np.full((len(slots), len(self.pyr[k])), np.nan)
@@ -531,7 +528,68 @@ class CorInfoNetwork:
             # each sample is recorded at the onset of the next slot
             slot = np.rint(np.asarray(mon.t / self.sample_duration)).astype(int) - 1
             rows, cols = position[slot], np.asarray(mon.i)
-            free[rows, cols] = np.asarray(mon.r_free)
-            nudged[rows, cols] = np.asarray(getattr(mon, self.NUDGED_RATE))
+            free[rows, cols] = np.asarray(getattr(mon, free_var))
+            nudged[rows, cols] = np.asarray(getattr(mon, nudged_var))
             out[k] = (free, nudged)
+        return out
+
+    def _trace_rows(self, times):
+        """Row of each recorded time on the traces' time axis (traced samples back to back), or −1."""
+        steps = self.params.steps_per_sample
+        slots = np.flatnonzero(self.plan.trace)
+        position = np.full(self.plan.n_slots, -1)
+        position[slots] = np.arange(len(slots))
+        step = np.rint(np.asarray(times / self.params.dt)).astype(int)
+        slot = position[step // steps]
+        return np.where(slot >= 0, slot * steps + step % steps, -1)
+
+    def traces(self):
+        """Every recorded step of the samples the plan marked ``trace``: the traces layout of
+        :mod:`corinfo_sim.traces` (without ``label``), potentials in mV."""
+        p, plan = self.params, self.plan
+        T = p.steps_per_sample
+        slots = np.flatnonzero(plan.trace)
+        steps = len(slots) * T
+        out, units = {}, {}
+        for k, population, neurons, variables, mon in self.trace_recordings:
+            column = np.full(len(self.groups[population]), -1)
+            column[neurons] = np.arange(len(neurons))
+            row, col = self._trace_rows(mon.t), column[np.asarray(mon.i)]
+            for key, var in variables.items():
+                volts = mon.variables[var].dim == brian2.volt.dim
+                unit = "mV" if volts else "1"
+                table = np.full((steps, len(neurons)), np.nan)
+                table[row, col] = np.asarray(getattr(mon, var + "_")) * (1e3 if volts else 1.0)
+                out[f"{key}_L{k}"], units[f"{key}_L{k}"] = table, unit
+            if population == self.pyr[k].name:
+                out[f"neurons_L{k}"], units[f"neurons_L{k}"] = neurons.astype(np.int64), ""
+        for k, (t_ms, neuron) in self.spike_trains().items():
+            out[f"spikes_t_L{k}"], out[f"spikes_i_L{k}"] = t_ms, neuron
+            units[f"spikes_t_L{k}"], units[f"spikes_i_L{k}"] = "ms", ""
+        step_in_sample = np.arange(steps) % T
+        slot = slots[np.arange(steps) // T]
+        out["t"] = np.arange(steps) * float(p.dt / brian2.ms)
+        out["phase"] = (step_in_sample >= p.free_steps).astype(np.int8)
+        out["beta"] = plan.beta[slot] * out["phase"]
+        out["sample"] = plan.image[slot].astype(np.int64)
+        units.update(t="ms", phase="", beta="1", sample="")
+        out["units"] = json.dumps(units)
+        return out
+
+    def spike_trains(self):
+        """Spikes of the trace neurons in the traced samples (spiking variants).
+
+        Returns
+        -------
+        dict
+            ``{k: (t_ms, neuron_index)}``: spike times in ms since the onset of the first traced
+            sample, counted on the traces' time axis (traced samples back to back), and the index
+            of the neuron in layer k.
+        """
+        dt_ms = float(self.params.dt / brian2.ms)
+        out = {}
+        for k, mon in self.spike_monitors.items():
+            row = self._trace_rows(mon.t)
+            keep = row >= 0
+            out[k] = (row[keep] * dt_ms, np.asarray(mon.i)[keep].astype(np.int64))
         return out

@@ -20,7 +20,8 @@ import os
 import numpy as np
 
 from .errors import CorInfoError
-from .params import Params, online
+from .params import Params
+from .spec import online
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,18 @@ class Protocol:
     paper_result: str
 
     online = staticmethod(online)
+
+    def authors(self):
+        """The same protocol discretised as the authors' code (rate models): updates layer by layer,
+        every later phase from the rates, the neural step schedule (if the protocol has one) in
+        every phase."""
+        p = self.params
+        if "update_order" not in p.variant.parameters_by_name:
+            raise CorInfoError(f"the authors' discretisation is one of the rate models, not of {p.model!r}")
+        schedule = "both" if p.eta_schedule != "off" else "off"
+        return dataclasses.replace(self, name=f"{self.name} (authors' discretisation)",
+                                   params=p.replace(update_order="layered", nudged_start="rates",
+                                                    eta_schedule=schedule))
 
 
 def summarize(seed_metrics, protocol_name="", paper_result=""):
@@ -124,6 +137,10 @@ def parser_for(protocol, doc=None):
                    help="evaluate on the first N test samples (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="protocol folder (one seed_{s} run folder per seed)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted protocol run")
+    p.add_argument("--authors-discretisation", action="store_true",
+                   help="discretise as the authors' published code: layer-by-layer updates, each phase "
+                        "restarting from the rates, the step schedule (if any) in every phase "
+                        "(default: the simultaneous Euler steps of the model's equations)")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (default: the data set's "
                                                      "usual place)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
@@ -133,7 +150,7 @@ def parser_for(protocol, doc=None):
 
 
 def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir=None, device="cpp_standalone",
-        threads=1, progress=print, variant=None, max_test=None):
+        threads=1, progress=print, max_test=None):
     """Run ``protocol`` for every seed, compiling once; return the summary.
 
     The protocol folder is locked while it runs; each seed's run folder too. With ``resume``,
@@ -143,7 +160,6 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
     from .datasets import load_dataset
     from .runfolder import locked_folder
     from .training import epochs_done, has_run, make_session, train
-    variant = variant or protocol.params.model
     dataset = load_dataset(protocol.dataset, data_dir).subset(max_test=max_test)
     with locked_folder(out_dir, what="protocol folder") as folder:
         seed_dir = {s: os.path.join(folder, f"seed_{s}") for s in seeds}
@@ -154,7 +170,7 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
         session = None
         if todo:
             session = make_session(protocol.params, dataset, os.path.join(folder, "build"), max_train, device,
-                                   variant, threads, progress=progress)
+                                   threads=threads, progress=progress)
             progress(f"{protocol.name}: seeds {', '.join(map(str, seeds))}, {epochs} epochs")
         metrics = {}
         try:
@@ -162,7 +178,7 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
                 progress(f"seed {seed}")
                 metrics[seed] = train(protocol.params.replace(seed=seed), dataset, epochs, seed_dir[seed],
                                       resume=resume, max_train=max_train, device=device, threads=threads,
-                                      progress=progress, variant=variant, session=session)
+                                      progress=progress, session=session)
                 summary = summarize(metrics, protocol.name, protocol.paper_result)
                 summary["build_s"] = session.build_s if session else 0.0
                 write_summary(folder, summary)
@@ -185,7 +201,8 @@ def main(protocol, argv=None, doc=None):
 
     def action():
         state["args"] = args = parser_for(protocol, doc).parse_args(argv)
-        run(protocol, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
+        chosen = protocol.authors() if args.authors_discretisation else protocol
+        run(chosen, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
             data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples,
             progress=Reporter())
 

@@ -20,8 +20,7 @@ import numpy as np
 from .codegen import fix_clock_comparison
 from .errors import CorInfoError
 from . import network as network_module
-from .models import get_variant
-from .network import Plan, parse_marks
+from .network import CorInfoNetwork, Plan, parse_marks
 
 SEGMENT_CODES = {1: "train", 2: "test", 3: "probe"}
 
@@ -54,8 +53,8 @@ class Session:
     build_dir : str
         Folder for the generated code and binary (one per concurrent run).
     device : {"cpp_standalone", "runtime"}
-    variant : str
-        Model variant.
+    variant : str, optional
+        Model variant; it is ``params.model`` (given, it must agree).
     trace_neurons : dict, optional
         ``{k: indices}`` recorded at every step of the samples a plan marks ``trace``.
     record_rates : bool
@@ -67,14 +66,17 @@ class Session:
     """
 
     def __init__(self, params, images, labels, segments, build_dir, device="cpp_standalone",
-                 variant="antisparse", trace_neurons=None, record_rates=False, threads=1, progress=None):
+                 variant=None, trace_neurons=None, record_rates=False, threads=1, progress=None):
         if device not in DEVICES:
             raise CorInfoError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
         if not isinstance(threads, int) or threads < 1:
             raise CorInfoError(f"threads must be a positive integer, got {threads!r}")
         self.params, self.images, self.labels = params, images, np.asarray(labels)
         self.segments = dict(segments)
-        self.device, self.variant, self.threads = device, variant, threads
+        if variant is not None and variant != params.model:
+            raise CorInfoError(f"the parameters are for model {params.model!r} but the session is for {variant!r}: "
+                               f"pass the same model to both (--model {params.model})")
+        self.device, self.variant, self.threads = device, params.model, threads
         self.trace_neurons, self.record_rates = trace_neurons, record_rates
         self.build_dir = os.path.abspath(build_dir)
         self.build_s = 0.0
@@ -90,9 +92,8 @@ class Session:
                          probe=zeros(seg["probe"]), beta=np.ones(seg["train"]))
 
     def _new_network(self, plan, weights):
-        builder = get_variant(self.variant).network_class()
-        return builder(self.params, self.images, plan, weights, variant=self.variant,
-                       trace_neurons=self.trace_neurons, record_rates=self.record_rates)
+        return CorInfoNetwork(self.params, self.images, plan, weights, trace_neurons=self.trace_neurons,
+                              record_rates=self.record_rates)
 
     def _build(self, progress):
         from .weights import init_weights
@@ -185,7 +186,7 @@ class Session:
         segment_s = {SEGMENT_CODES[c]: s for c, s in parse_marks(marks).items() if c in SEGMENT_CODES}
         net = self.net
         weights = net.get_weights()
-        traces = self._collect_traces(plan) if self.trace_neurons and plan.trace.any() else None
+        traces = net.traces() if self.trace_neurons and plan.trace.any() else None
         return RunResult(weights=weights, outputs=net.free_outputs(), rates=net.recorded_rates(),
                          traces=traces, seconds=seconds, segment_s=segment_s)
 
@@ -201,11 +202,6 @@ class Session:
             for path in (os.path.join(folder, name), os.path.join(folder, name + ".lock")):
                 if os.path.exists(path):
                     os.unlink(path)
-
-    def _collect_traces(self, plan):
-        """Probe-segment recordings: the ``traces.npz`` layout (see :mod:`corinfo_sim.traces`)."""
-        from .traces import collect
-        return collect(self.net, plan)
 
     def close(self, keep_build=False):
         """Forget the compiled network (and delete its build folder unless ``keep_build``)."""

@@ -20,6 +20,8 @@ key                 unit    content
 ``units``           —       JSON string: key → unit
 ``spikes_t_L{k}``   ms      spiking model only: spike times of the recorded neurons
 ``spikes_i_L{k}``   —       spiking model only: the neuron index of each spike
+``s_L{k}``, ``q_L{k}``  1   sparse model only: the global inhibitory interneuron of layer k
+``label``           —       class label of the sample shown at each step
 ==================  ======  ==============================================================
 
 Each row is the state at the start of a step (after the onset reset at a sample's first
@@ -28,69 +30,9 @@ step): the somatic potential of row s+1 is the Euler update of row s.
 import json
 import os
 
-import brian2
 import numpy as np
 
 from .weights import atomic_savez
-
-UNITS = {"v_soma": "mV", "v_basal": "mV", "v_apical": "mV", "rate": "1", "z": "1", "teacher": "mV",
-         "t": "ms", "beta": "1", "phase": "", "sample": "", "neurons": ""}
-
-
-def collect(net, plan, sample_ids=None):
-    """Traces of the samples ``plan`` marks ``trace`` in the last run of ``net``.
-
-    Parameters
-    ----------
-    net : CorInfoNetwork
-    plan : Plan
-        The plan that was run.
-    sample_ids : array, optional
-        The sample index to report for each traced sample (default: the image-table row).
-    """
-    p = net.params
-    T = p.steps_per_sample
-    slots = np.flatnonzero(plan.trace)
-    steps = len(slots) * T
-    position = np.full(plan.n_slots, -1)
-    position[slots] = np.arange(len(slots))
-    out, units = {}, {}
-    for k, mon in net.trace_monitors.items():
-        neurons = net.trace_neurons[k]
-        column = np.full(len(net.pyr[k]), -1)
-        column[neurons] = np.arange(len(neurons))
-        step = np.rint(np.asarray(mon.t / p.dt)).astype(int)
-        row = position[step // T] * T + step % T
-        col = column[np.asarray(mon.i)]
-        variables = {"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
-                     "z": "z_inh"}
-        if k == net.L:
-            variables["teacher"] = "v_teacher"
-        for key, var in variables.items():
-            values = getattr(mon, var)
-            if UNITS[key] == "mV":
-                values = values / brian2.mV
-            table = np.full((steps, len(neurons)), np.nan)
-            table[row, col] = np.asarray(values)
-            out[f"{key}_L{k}"] = table
-            units[f"{key}_L{k}"] = UNITS[key]
-        out[f"neurons_L{k}"] = neurons.astype(np.int64)
-        units[f"neurons_L{k}"] = UNITS["neurons"]
-    if hasattr(net, "spike_trains"):  # spiking variants: spike times on the same time axis
-        for k, (t_ms, neuron) in net.spike_trains().items():
-            out[f"spikes_t_L{k}"], out[f"spikes_i_L{k}"] = t_ms, neuron
-            units[f"spikes_t_L{k}"], units[f"spikes_i_L{k}"] = "ms", ""
-    step_in_sample = np.arange(steps) % T
-    slot = slots[np.arange(steps) // T]
-    sample = plan.image[slot] if sample_ids is None else np.asarray(sample_ids)[np.arange(steps) // T]
-    out["t"] = np.arange(steps) * float(p.dt / brian2.ms)
-    out["phase"] = (step_in_sample >= p.free_steps).astype(np.int8)
-    out["beta"] = plan.beta[slot] * out["phase"]
-    out["sample"] = np.asarray(sample, dtype=np.int64)
-    for key in ("t", "beta", "phase", "sample"):
-        units[key] = UNITS[key]
-    out["units"] = json.dumps(units)
-    return out
 
 
 def save_npz(path, traces):
@@ -99,7 +41,7 @@ def save_npz(path, traces):
 
 
 def record(weights, dataset, samples, params, split="test", layers=None, neurons=None, plastic=False,
-           device="runtime", variant="antisparse", build_dir=None):
+           device="runtime", variant=None, build_dir=None):
     """Run chosen samples through a network and record every step.
 
     Parameters

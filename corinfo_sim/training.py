@@ -13,7 +13,8 @@ file                       content
 ``metrics.json``           per-epoch ``train_acc``, ``test_acc``, ``train_s``, ``eval_s``, ...
 ``weights.npz``            weights after the last finished epoch (public format)
 ``snapshots/``             ``weights_e{E}.npz`` after E epochs (E = 0: the initial weights)
-``diagnostics.npz``        forward/backward weight angle per hidden layer, per epoch
+``diagnostics.npz``        per epoch: forward/backward weight angle per hidden layer; fraction of
+                           active units and mean Σ r per layer (test samples, free phase)
 ``corinfo.npz``            layerwise correlative information over the steps of the probe samples
 ``traces.npz``             membrane traces of the probe samples in the last epoch
 ``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
@@ -40,7 +41,7 @@ import subprocess
 import brian2
 import numpy as np
 
-from .diagnostics import correlative_information, layer_angles
+from .diagnostics import correlative_information, layer_activity, layer_angles
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
@@ -144,7 +145,7 @@ def probe_samples(dataset, probe=None):
     return probe
 
 
-def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant="antisparse",
+def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant=None,
                  threads=1, probe=None, progress=None):
     """The compiled network a training run uses; several runs (seeds) can share it.
 
@@ -181,7 +182,7 @@ def _plural(n, word):
 
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
-          device="cpp_standalone", threads=1, progress=print, keep_build=False, variant="antisparse",
+          device="cpp_standalone", threads=1, progress=print, keep_build=False, variant=None,
           session=None, probe=None, collapse_check=True):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
@@ -207,8 +208,8 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         told the progress within each epoch.
     keep_build : bool
         Keep the generated code in ``out_dir/build`` after the run.
-    variant : str
-        Model variant (``models/``), e.g. "antisparse" or "spiking".
+    variant : str, optional
+        Model variant (``models/``); it is ``params.model`` (given, it must agree).
     session : Session, optional
         An already compiled network from :func:`make_session` with the same data and parameters
         (seeds may differ); it stays open. By default a new one is built in ``out_dir/build``.
@@ -244,7 +245,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
               "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
               "probe_samples": probe,
               "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
-              "model": variant, "params": params.to_dict(), **environment(device, threads)}
+              "model": params.model, "params": params.to_dict(), **environment(device, threads)}
+    if variant is not None and variant != params.model:
+        raise CorInfoError(f"the parameters are for model {params.model!r}, not {variant!r}")
     initial = load_weights(init_weights_file, params.arch)[0] if init_weights_file else None
 
     with locked_folder(out_dir) as folder:
@@ -260,22 +263,21 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             return state[0]
         own_session = session is None
         if own_session:
-            session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device, variant,
-                                   threads, probe, progress=progress)
+            session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device,
+                                   threads=threads, probe=probe, progress=progress)
         try:
             if len(probe) != session.segments["probe"]:
                 raise ValueError("the session was built for another number of probe samples")
             if state is None:
                 weights = initial if initial is not None else init_weights(params.arch,
                                                                            np.random.default_rng(params.seed))
-                metrics, diag, corinfo = _start(paths, config, params, weights, variant, dataset, device, threads)
+                metrics, diag, corinfo = _start(paths, config, params, weights, dataset, device, threads)
             else:
                 metrics, weights, diag, corinfo = state
                 progress(f"resuming {out_dir} after {_plural(metrics['epochs_done'], 'epoch')}")
             metrics["build_s"] = session.build_s
-            if params.model == "spiking" and params.n_layers > 2:
-                progress("note: spiking networks with more than one hidden layer diverged at every setting tried "
-                         "(README, 'Spiking CorInfoMax')")
+            for note in params.variant.notes(params) if params.variant.notes else ():
+                progress(note)
             _write_status(paths, "running", epochs_done=metrics["epochs_done"])
             for epoch in range(metrics["epochs_done"], epochs):
                 plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
@@ -302,6 +304,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 metrics["epochs_done"] = epoch + 1
                 diag["samples_seen"].append((epoch + 1) * n_train)
                 diag["angles"].append(layer_angles(weights))
+                diag["activity"].append(layer_activity(result.rates))
                 if result.traces is not None:
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
                 _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, plan)
@@ -331,13 +334,13 @@ def _epoch_progress(progress, epoch, epochs):
     return lambda segment, done, total: update(f"epoch {epoch + 1}/{epochs} {segment}", done, total)
 
 
-def _start(paths, config, params, weights, variant, dataset, device, threads):
+def _start(paths, config, params, weights, dataset, device, threads):
     """First files of a new run: config, the initial weights, and the checkpoint of epoch 0."""
     metrics = {"train_acc": [], "test_acc": [], "train_top5": [], "test_top5": [], "train_s": [],
                "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
-               "seed": params.seed, "dataset": dataset.name, "model": variant, "arch": list(params.arch),
+               "seed": params.seed, "dataset": dataset.name, "model": params.model, "arch": list(params.arch),
                "params": params.to_dict(), **environment(device, threads)}
-    diag = {"samples_seen": [0], "angles": [layer_angles(weights)]}
+    diag = {"samples_seen": [0], "angles": [layer_angles(weights)], "activity": [{}]}
     write_json(paths["config.json"], config)
     os.makedirs(paths["snapshots"], exist_ok=True)
     save_weights(_snapshot(paths, 0), weights)
@@ -348,7 +351,7 @@ def _start(paths, config, params, weights, variant, dataset, device, threads):
     return metrics, diag, {}
 
 
-def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant="antisparse",
+def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant=None,
              progress=None):
     """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
     import tempfile
@@ -464,8 +467,11 @@ def _save_diagnostics(paths, diag, n_train):
     if diag["angles"][0]:
         for k in diag["angles"][0]:
             angles[f"angle_L{k}"] = np.array([a[k] for a in diag["angles"]])
+    names = sorted({key for entry in diag["activity"] for key in entry})
+    activity = {key: np.array([entry.get(key, np.nan) for entry in diag["activity"]]) for key in names}
     samples = np.array(diag["samples_seen"], dtype=np.int64)
-    atomic_savez(paths["diagnostics.npz"], samples_seen=samples, epoch=samples / max(n_train, 1), **angles)
+    atomic_savez(paths["diagnostics.npz"], samples_seen=samples, epoch=samples / max(n_train, 1), **angles,
+                 **activity)
 
 
 def _write_checkpoint(paths, epochs_done):
@@ -550,11 +556,13 @@ def _load_progress(paths, config, params):
     metrics["epochs_done"] = done
     for key in ("train_acc", "test_acc", "train_top5", "test_top5", "train_s", "eval_s", "epoch_s", "lr_factor"):
         metrics[key] = metrics.get(key, [])[:done]
-    diag = {"samples_seen": [0], "angles": []}
     with np.load(paths["diagnostics.npz"]) as d:
-        diag["samples_seen"] = [int(s) for s in d["samples_seen"][:done + 1]]
+        diag = {"samples_seen": [int(s) for s in d["samples_seen"][:done + 1]]}
         keys = sorted(k for k in d.files if k.startswith("angle_L"))
         diag["angles"] = [{int(key[7:]): float(d[key][e]) for key in keys} for e in range(done + 1)]
+        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L"))]
+        diag["activity"] = [{key: float(d[key][e]) for key in keys if np.isfinite(d[key][e])}
+                            for e in range(done + 1)]
     corinfo = {}
     if os.path.exists(paths["corinfo.npz"]):
         with np.load(paths["corinfo.npz"]) as c:

@@ -20,6 +20,7 @@ from . import (
     raster,
     receptive_fields,
     schematic,
+    sparsity,
     style,
     traces,
     weights,
@@ -38,6 +39,7 @@ FIGURES = {
     "embedding": embedding,
     "schematic": schematic,
     "raster": raster,
+    "sparsity": sparsity,
 }
 
 

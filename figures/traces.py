@@ -1,7 +1,8 @@
 """Membrane traces of the pyramidal compartments across the free and nudged phases.
 
 One column per recorded layer; rows: somatic, basal and apical potential (mV) of a few neurons, the
-interneuron activity z, and the teacher signal at the output layer. The nudged phase is shaded and
+interneuron activity z, the teacher signal at the output layer, and (sparse model) the multiplier s
+of the layer's global inhibitory interneuron. The nudged phase is shaded and
 the onset of each new sample is marked; at the output layer each sample's label neuron is highlighted
 over that sample and named at its onset. Reads ``traces.npz`` (from the run folder or ``--traces``),
 and the data set from the run folder's ``config.json`` to name the classes (Fashion-MNIST, CIFAR-10).
@@ -32,7 +33,10 @@ ROWS = [
     ("v_apical", "apical", "mV"),
     ("z", "interneuron z", ""),
     ("teacher", "teacher", "mV"),
+    ("s", "global inhibition s", ""),
 ]
+#: Rows of a layer's single global inhibitory interneuron (sparse model), not of its neurons.
+GLOBAL_ROWS = {"s"}
 
 DIMENSIONLESS = {"", "1", "dimensionless", "none", "a.u."}
 
@@ -249,7 +253,14 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
             if key not in data:
                 ax.set_visible(False)
                 continue
-            values = np.asarray(data[key], dtype=float).reshape(len(t), -1)[keep][:, columns]
+            values = np.asarray(data[key], dtype=float).reshape(len(t), -1)[keep]
+            if prefix in GLOBAL_ROWS:  # the layer's one global interneuron
+                ax.plot(t[keep], values[:, 0], color="0.2", lw=0.9)
+                style.shade_phases(ax, t[keep], phase[keep])
+                ax.margins(x=0)
+                ax.set_ylabel(_axis_label(name, units.get(key, default_unit)))
+                continue
+            values = values[:, columns]
             lines = [ax.plot(t[keep], values[:, line_index], color=color, lw=0.9,
                              label=labels[line_index] if line_index < len(labels) else None)[0]
                      for line_index, color in enumerate(colors[: values.shape[1]])]

@@ -1,8 +1,8 @@
 """Antisparse CorInfoMax: the paper's main rate network as Brian2 equations.
 
-Bozkurt, Pehlevan & Erdogan (NeurIPS 2023), section 4 and DESIGN §2. Every layer k = 1..L
-is a population of three-compartment pyramidal neurons (soma, basal dendrite, apical
-dendrite) paired one-to-one with a population of linear interneurons:
+Bozkurt, Pehlevan & Erdogan (NeurIPS 2023), section 4 (the mathematics: ``docs/model.md``).
+Every layer k = 1..L is a population of three-compartment pyramidal neurons (soma, basal
+dendrite, apical dendrite) paired one-to-one with a population of linear interneurons:
 
 - the **basal dendrite** carries the feedforward prediction ``W_ff,k r_{k-1}``;
 - the **apical dendrite** carries the feedback prediction ``W_fb,k r_{k+1}`` plus the
@@ -34,32 +34,40 @@ y                       ``y``                       1       one-hot label of the
 1/ε, g_A                ``g_B, g_A``                1       basal and apical coupling conductances
 η = dt/τ                ``dt / tau``                1       neural step ("neural learning rate")
 η_ff,k, η_fb,k          ``ff_k.eta``, ``fb_k.eta``  1       per-sample learning rates
-r^f, e^f                ``r_free, e_ff_free, ...``  1       rates and errors stored at the end of the free phase
+r^f                     ``r_free``                  1       rate at the end of the free phase
+r^ref, e^ref            ``r_ref, e_ff_ref, ...``    1       the state the nudged one is contrasted with
 ======================  ==========================  ======  ======================================
 
-Timing of one sample (``steps_per_sample = n_free + n_nudged`` steps): at its first step the
-network applies the plasticity of the previous sample (from the stored free values and the
-current, nudged, state), resets every soma to 0 and loads the new input; the free phase runs
-with β = 0; at step ``n_free`` the free rates and errors are stored and β switches on.
+Timing of one sample (``steps_per_sample`` steps): at its first step the network applies the
+plasticity of the previous sample (from the stored reference values and the current, nudged,
+state), resets every soma to 0 and loads the new input; the free phase runs with β = 0; at step
+``n_free`` the free rates and the reference errors are stored and β switches on. The weight
+update is ΔW = (η_W c/β)(e^n r_pre^n − e^ref r_pre^ref) with c = 1 and the free state as the
+reference; with ``three_phase`` a −β phase follows, the reference is the +β state and c = −1/2,
+so ΔW = (η_W/2β)(e^+ r_pre^+ − e^− r_pre^−).
 
-The names in the strings below that are not model variables come from the namespace the
-network builder passes (see :mod:`corinfo_sim.network`): V0, tau, g_L, g_B, g_A, epsilon,
-gamma, lam, n_free, steps_per_sample, and the TimedArrays beta_of_sample, label_of_sample,
+The discretisation switches (parameters ``update_order``, ``nudged_start``, ``eta_schedule``,
+``three_phase``) select the Euler steps of the model's equations (the defaults) or the
+authors' published code: they change only the schedule of the same operations and a few lines of
+code (see :func:`network`).
+
+The names in the strings below that are not model variables come from the network's namespace
+(see :func:`network`): V0, tau, g_L, g_B, g_A, epsilon, gamma, lam, n_free, n_minus,
+steps_per_sample, contrast, eta0, and the TimedArrays beta_of_sample, label_of_sample,
 image_of_sample, images, row_period, learn_at_onset, beta_at_onset.
 """
-from corinfo_sim.params import online
-
-NAME = "antisparse"
+from corinfo_sim.dense import DenseParams
+from corinfo_sim.spec import (COMMON, RATE, NetworkSpec, Operation, Pathway, Population, Variant, online)
 
 #: Settings per data set: what ``corinfo-sim train --dataset NAME`` uses unless told otherwise,
 #: and what the protocols run. The paper's settings (batch 20) translated to online learning:
 #: per-sample rates are the batch rates / 20 (``online``). Everything not given here takes the
-#: :class:`~corinfo_sim.params.Params` default (ε = 0.15, λ = 0.99999, η = 0.05, 30 free and 10
-#: nudged steps, β = ±1, decay 0.95 per epoch).
+#: parameter's default (ε = 0.15, λ = 0.99999, η = 0.05, 30 free and 10 nudged steps, β = ±1,
+#: decay 0.95 per epoch).
 DATASET_DEFAULTS = {
     # not in the paper: a dense online implementation reaches ≈ 97–98 % within 15 epochs
     "digits": dict(arch=(64, 100, 10), g_leak=0.5, lr_ff=(0.5, 0.35), lr_fb=(0.075,)),
-    "fashion-mnist": dict(arch=(784, 500, 10), g_leak=0.3, eta_schedule=True, lr_ff=online((0.3, 0.22)),
+    "fashion-mnist": dict(arch=(784, 500, 10), g_leak=0.3, eta_schedule="free", lr_ff=online((0.3, 0.22)),
                           lr_fb=online((0.07,)), lr_schedule=((0, 0.95), (20, 0.9), (25, 0.8))),
     "mnist": dict(arch=(784, 500, 10), g_leak=0.5, lr_ff=online((1.0, 0.7)), lr_fb=online((0.15,)),
                   lr_schedule=((0, 0.95), (15, 0.9))),
@@ -69,21 +77,30 @@ DATASET_DEFAULTS = {
                      lr_ff=online((0.08, 0.04, 0.04)), lr_fb=online((0.04, 0.04))),
 }
 
+# ---- pyramidal neuron, by compartment ---------------------------------------------------------
+#: Time step within the sample (every group whose events or schedule depend on it).
+STEP = "step = t_in_timesteps % steps_per_sample : integer  # time step within the sample\n"
+
 #: Soma of a pyramidal neuron (hidden and output layers alike).
 SOMA = """
 dv_soma/dt = (-g_L*v_soma + g_B*(v_basal - v_soma) + g_A*(v_apical - v_soma)) / tau_step : volt  # somatic potential u V0
-r : 1                   # rate sigma(u) = clip(u, 0, 1) of the previous step
-step = t_in_timesteps % steps_per_sample : integer  # time step within the sample
-"""
+r : 1                   # rate sigma(u) of the previous step
+""" + STEP
 
 #: Time constant: fixed, τ = dt/η ...
 TAU_FIXED = """
 tau_step = tau : second  # membrane time constant, dt/tau = eta
 """
-#: ... or the free-phase neural step schedule η_t = max(η/(1 + 0.01 t), 0.001) (η in the nudged phase).
-TAU_SCHEDULED = """
+#: ... or the neural step schedule η_t = max(η/(1 + 0.01 t), 0.001) in the free phase (η after it) ...
+TAU_SCHEDULED_FREE = """
 tau_step = dt/(int(step < n_free)*clip(eta0/(1 + 0.01*step), 0.001, 1) + int(step >= n_free)*eta0) : second
 """
+#: ... or in every phase, t restarting at each phase (the authors' code).
+TAU_SCHEDULED_BOTH = """
+tau_step = dt/clip(eta0/(1 + 0.01*step_in_phase), 0.001, 1) : second  # neural step schedule
+step_in_phase = step - n_free*int(step >= n_free) - (n_minus - n_free)*int(step >= n_minus) : integer
+"""
+TAU = {"off": TAU_FIXED, "free": TAU_SCHEDULED_FREE, "both": TAU_SCHEDULED_BOTH}
 
 #: Basal dendrite: the feedforward prediction.
 BASAL = """
@@ -91,44 +108,49 @@ v_basal = basal_ff : volt  # basal potential W_ff r_{k-1} V0
 basal_ff : volt {linked}    # summed input of pathway ff_k
 """
 
-#: Apical dendrite of a hidden layer: lateral term and feedback prediction.
+#: Apical dendrite of a hidden layer: lateral term and feedback prediction ({inhibition}: see
+#: models/sparse.py).
 APICAL_HIDDEN = """
-v_apical = epsilon*(2*gamma*z_inh + g_L*r)*V0 + apical_fb : volt  # apical potential
+v_apical = epsilon*(2*gamma*z_inh + g_L*r{inhibition})*V0 + apical_fb : volt  # apical potential
 apical_fb : volt        # summed input of pathway fb_k: W_fb r_{k+1} V0
 z_inh : 1               # activity of the paired interneuron (inh_to_pyr_k)
 """
 
-#: Apical dendrite of the output layer: lateral term and teacher.
+#: Apical dendrite of the output layer: lateral term and teacher (β > 0 in the +β phase, < 0
+#: in a −β phase).
 APICAL_OUTPUT = """
-v_apical = (gamma*z_inh + g_L*r)*V0 + v_teacher : volt  # apical potential
+v_apical = (gamma*z_inh + g_L*r{inhibition})*V0 + v_teacher : volt  # apical potential
 v_teacher = -beta*(r - y)*V0 : volt   # teacher input, zero in the free phase
-beta = beta_of_sample(t)*int(step >= n_free) : 1  # nudging strength (0 in the free phase)
+beta = beta_of_sample(t)*int(step >= n_free)*(1 - 2*int(step >= n_minus)) : 1  # nudging strength
 y = int(label_of_sample(t) == i) : 1  # one-hot label of the current sample
 z_inh : 1               # activity of the paired interneuron (inh_to_pyr_L)
 """
 
-#: Values kept from the end of the free phase for the plasticity.
-FREE_STORE_VARS = """
+#: Values stored during the sample for the plasticity and the recordings.
+STORED = """
 r_free : 1              # rate at the end of the free phase
-e_ff_free : 1           # basal error r - v_basal/V0 at the end of the free phase
+r_ref : 1               # rate of the reference state (free, or +beta with three phases)
+e_ff_ref : 1            # basal error r - v_basal/V0 of the reference state
 """
-FREE_STORE_VARS_HIDDEN = """
-e_fb_free : 1           # apical error r - apical_fb/V0 at the end of the free phase
-"""
-
-#: Store the free-phase values (runs at step n_free, after the inputs of that step are summed).
-FREE_STORE = """
-r_free = r
-e_ff_free = r - v_basal/V0
-"""
-FREE_STORE_HIDDEN = """
-e_fb_free = r - apical_fb/V0
+STORED_HIDDEN = """
+e_fb_ref : 1            # apical error r - apical_fb/V0 of the reference state
 """
 
-#: Recurrent inputs set to 0 at sample onset (all rates are 0 then).
-ONSET_ZERO = ("basal_ff", "apical_fb", "z_inh")
+#: End of the free phase (``free_end``, after the inputs of that step are summed).
+FREE_STORE = "r_free = r\n"
+#: The reference state (at the end of the free phase, or of the +β phase with three phases).
+REF_STORE = """
+r_ref = r
+e_ff_ref = r - v_basal/V0
+"""
+REF_STORE_HIDDEN = "e_fb_ref = r - apical_fb/V0\n"
+#: A phase that restarts from the rates (``nudged_start="rates"``): u = σ(u).
+RESTART_FROM_RATES = "v_soma = r*V0\n"
 
-#: Rate of the new state (runs after every Euler step).
+#: Recurrent inputs set to 0 at sample onset (all rates are 0 then), with their units.
+ONSET_ZERO = {"basal_ff": "volt", "apical_fb": "volt", "z_inh": "1"}
+
+#: Rate of the new state (runs after every Euler step): the hard sigmoid.
 RATE_UPDATE = "r = clip(v_soma/V0, 0, 1)"
 
 #: Sample onset: every soma starts at 0, so every rate and every recurrent input is 0.
@@ -140,7 +162,8 @@ r = 0
 #: Input layer r_0 = x: one unit per pixel, loaded at sample onset.
 INPUT = """
 r : 1                   # pixel intensity of the current sample (rate of layer 0)
-r_free = r : 1          # the input is the same in both phases
+r_free = r : 1          # the input is the same in every phase
+r_ref = r : 1
 """
 INPUT_LOAD = "r = images(image_of_sample(t)*row_period, i)"
 
@@ -148,13 +171,15 @@ INPUT_LOAD = "r = images(image_of_sample(t)*row_period, i)"
 BASAL_RELAY = """
 basal_ff : volt         # summed input of ff_1: W_ff,1 x V0
 r : 1 (linked)          # rate of the pyramidal neuron it belongs to
-e_ff_free : 1 (linked)  # its stored free-phase basal error
+e_ff_ref : 1 (linked)   # its stored basal error of the reference state
 """
 
 #: Interneuron of layer k: linear, z = B r.
 INTERNEURON = """
 z : 1                   # activity z = B r (summed over pyr_to_inh_k)
 """
+#: With three phases the lateral rule uses the +β state, kept until the next onset.
+INTERNEURON_PLUS = "z_plus : 1  # activity at the end of the +beta phase\n"
 
 # ---- synapses, by pathway -----------------------------------------------------------------
 #: Feedforward pyramidal_{k-1} -> basal dendrite of pyramidal_k, weights W_ff,k.
@@ -163,9 +188,9 @@ w : 1                   # W_ff,k[post, pre]
 eta : 1 (shared, constant)  # per-sample learning rate eta_ff,k
 basal_ff_post = w*r_pre*V0 : volt (summed)  # basal prediction W_ff r V0
 """
-#: ΔW_ff = (η/β)(e^n r_pre^n − e^f r_pre^f), e = r − W_ff r_pre, once per sample.
+#: ΔW_ff = (η c/β)(e^n r_pre^n − e^ref r_pre^ref), e = r − W_ff r_pre, once per sample.
 FF_PLASTICITY = """
-w += learn_at_onset(t)*eta/beta_at_onset(t)*((r_post - basal_ff_post/V0)*r_pre - e_ff_free_post*r_free_pre)
+w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*((r_post - basal_ff_post/V0)*r_pre - e_ff_ref_post*r_ref_pre)
 """
 
 #: Feedback pyramidal_{k+1} -> apical dendrite of pyramidal_k, weights W_fb,k.
@@ -174,9 +199,9 @@ w : 1                   # W_fb,k[post, pre]
 eta : 1 (shared, constant)  # per-sample learning rate eta_fb,k
 apical_fb_post = w*r_pre*V0 : volt (summed)  # apical prediction W_fb r V0
 """
-#: ΔW_fb = (η/β)(e^n r_pre^n − e^f r_pre^f), e = r − W_fb r_pre, once per sample.
+#: ΔW_fb = (η c/β)(e^n r_pre^n − e^ref r_pre^ref), e = r − W_fb r_pre, once per sample.
 FB_PLASTICITY = """
-w += learn_at_onset(t)*eta/beta_at_onset(t)*((r_post - apical_fb_post/V0)*r_pre - e_fb_free_post*r_free_pre)
+w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*((r_post - apical_fb_post/V0)*r_pre - e_fb_ref_post*r_ref_pre)
 """
 
 #: Lateral pyramidal_k (j) -> interneuron_k (i), weights B_k[i, j].
@@ -188,6 +213,10 @@ z_post = w*r_pre : 1 (summed)  # interneuron activity z = B r
 PYR_TO_INH_PLASTICITY = """
 w = learn_at_onset(t)*(w - gamma*z_post*z_inh_pre)/lam + (1 - learn_at_onset(t))*w
 """
+#: ... with three phases, from the +β state.
+PYR_TO_INH_PLASTICITY_PLUS = """
+w = learn_at_onset(t)*(w - gamma*z_plus_post*z_inh_plus_pre)/lam + (1 - learn_at_onset(t))*w
+"""
 
 #: Interneuron_k (i) -> apical dendrite of pyramidal_k (i), one-to-one.
 INH_TO_PYR_MODEL = """
@@ -195,20 +224,148 @@ z_inh_post = z_pre : 1 (summed)  # the apical dendrite receives its interneuron'
 """
 
 
-def pyramidal_equations(output, first, eta_schedule=False):
+def pyramidal_equations(output, first, eta_schedule="off", inhibition="", extra=""):
     """Equations of a pyramidal neuron of a hidden (``output=False``) or the output layer.
 
-    ``first`` marks layer 1, whose basal input is a linked variable (from ``basal_1``).
+    ``first`` marks layer 1, whose basal input is a linked variable (from ``basal_1``);
+    ``inhibition`` is a further term of the apical dendrite's lateral input (models/sparse.py).
     """
-    eqs = SOMA + (TAU_SCHEDULED if eta_schedule else TAU_FIXED)
-    eqs += BASAL.replace("{linked}", "(linked)" if first else "")
-    eqs += (APICAL_OUTPUT if output else APICAL_HIDDEN) + FREE_STORE_VARS
-    if not output:
-        eqs += FREE_STORE_VARS_HIDDEN
-    return eqs
+    eqs = SOMA + TAU[eta_schedule] + BASAL.replace("{linked}", "(linked)" if first else "")
+    eqs += (APICAL_OUTPUT if output else APICAL_HIDDEN).replace("{inhibition}", inhibition)
+    return eqs + STORED + ("" if output else STORED_HIDDEN) + extra
 
 
-def network_class():
-    """The builder of this variant's Brian2 network."""
-    from corinfo_sim.network import CorInfoNetwork
-    return CorInfoNetwork
+def layer_schedule(params, k):
+    """Schedule slots of layer k's per-step operations: ``{what: (when, order)}``.
+
+    Simultaneous (the default): every summed input from the rates r(t) at the start of the step,
+    then every soma's Euler step, then every rate — all layers from the previous step. Layered
+    (the authors' code): layer by layer, bottom-up, within the ``groups`` slot; layer k's basal
+    input is summed from the new rates of layer k−1, its feedback and lateral inputs are those
+    summed at the start of the step (old rates).
+    """
+    if params.update_order == "layered":
+        base = 10 * k
+        return {"basal": ("groups", base), "soma": ("groups", base + 1), "rate": ("groups", base + 2),
+                "after_rate": ("groups", base + 3), "after_after_rate": ("groups", base + 4)}
+    return {"basal": ("start", 0), "soma": ("groups", 0), "rate": ("after_groups", 0),
+            "after_rate": ("after_groups", 1), "after_after_rate": ("after_groups", 2)}
+
+
+def phase_events(params):
+    """Events at the phase boundaries: ``{name: condition}``.
+
+    ``free_end`` at step n_free; with three phases ``plus_end`` at the end of the +β phase.
+    """
+    events = {"free_end": "step == n_free"}
+    if params.three_phase:
+        events["plus_end"] = "step == n_minus"
+    return events
+
+
+def network(p, sparse=None):
+    """The rate network of parameters ``p`` as a :class:`~corinfo_sim.spec.NetworkSpec`.
+
+    Parameters
+    ----------
+    p : Params
+    sparse : callable, optional
+        ``sparse(k, spec_parts) -> dict`` for the layers that are sparse (``models/sparse.py``):
+        it returns the layer's rate code, its apical inhibition term, and its extra populations,
+        pathways and stored variables.
+    """
+    L = p.n_layers
+    three = p.three_phase
+    n_minus = p.n_free + p.n_nudged if three else p.steps_per_sample
+    namespace = dict(V0=p.V0, tau=p.tau, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma, lam=p.lam,
+                     n_minus=n_minus, contrast=-0.5 if three else 1.0)
+    if p.eta_schedule != "off":
+        namespace["eta0"] = p.eta
+    ref_event = "plus_end" if three else "free_end"
+    restart = RESTART_FROM_RATES if p.nudged_start == "rates" else ""
+    events = phase_events(p)
+
+    populations = [Population("inp", p.arch[0], INPUT, operations=[Operation(INPUT_LOAD, at="onset", order=8)])]
+    pathways = []
+    for k in range(1, L + 1):
+        out, first = k == L, k == 1
+        slot = layer_schedule(p, k)
+        layer = sparse(k, p) if sparse else None
+        rate_code = layer["rate"] if layer else RATE_UPDATE
+        zero = dict(ONSET_ZERO, **(layer["onset_zero"] if layer else {}))
+        if first:
+            zero.pop("basal_ff")  # layer 1's comes from the relay, set once per sample
+        if out:
+            zero.pop("apical_fb")
+        onset = ONSET_RESET + "".join(f"{v} = 0*{unit}\n" for v, unit in zero.items())
+        store = {"free_end": FREE_STORE}
+        ref = REF_STORE + ("" if out else REF_STORE_HIDDEN)
+        store[ref_event] = store.get(ref_event, "") + ref + ("z_inh_plus = z_inh\n" if three else "")
+        ops = [Operation(code + restart, at=event, when="start", order=3) for event, code in store.items()]
+        ops += [Operation(onset, at="onset", order=7), Operation(rate_code, when=slot["rate"][0], order=slot["rate"][1])]
+        extra = "z_inh_plus : 1  # the partner's activity at the end of the +beta phase\n" if three else ""
+        extra += layer["equations"] if layer else ""
+        populations.append(Population(
+            f"pyr_{k}", p.arch[k],
+            pyramidal_equations(out, first, p.eta_schedule, layer["inhibition"] if layer else "", extra),
+            namespace=dict(g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon),
+            events={name: (cond, "start", 2) for name, cond in events.items()}, operations=ops,
+            state_schedule=slot["soma"], layer=k))
+        inh_ops = [Operation("z = 0", at="onset", order=7)]
+        if three:
+            inh_ops.append(Operation("z_plus = z", at="plus_end", order=3))
+        populations.append(Population(
+            f"inh_{k}", p.arch[k], INTERNEURON + (INTERNEURON_PLUS + STEP if three else ""),
+            events={"plus_end": (events["plus_end"], "start", 2)} if three else {}, operations=inh_ops))
+
+        pre = "inp" if first else f"pyr_{k - 1}"
+        pathways.append(Pathway(f"ff_{k}", pre, "basal_1" if first else f"pyr_{k}", FF_MODEL,
+                                plasticity=FF_PLASTICITY, summed=("start", 9) if first else slot["basal"],
+                                weight=(f"Wff{k}", "all"), learning_rate=("lr_ff", k - 1)))
+        if not out:
+            pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL, plasticity=FB_PLASTICITY,
+                                    weight=(f"Wfb{k}", "all"), learning_rate=("lr_fb", k - 1)))
+        pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", PYR_TO_INH_MODEL,
+                                plasticity=PYR_TO_INH_PLASTICITY_PLUS if three else PYR_TO_INH_PLASTICITY,
+                                weight=(f"B{k}", "all")))
+        pathways.append(Pathway(f"inh_to_pyr_{k}", f"inh_{k}", f"pyr_{k}", INH_TO_PYR_MODEL,
+                                connectivity="one_to_one", summed=("start", 1)))
+        if layer:
+            populations += layer["populations"]
+            pathways += layer["pathways"]
+
+    # basal input stage of layer 1: its input is constant within a sample
+    populations.append(Population("basal_1", p.arch[1], BASAL_RELAY, per_sample=True,
+                                  linked={"r": ("pyr_1", "r"), "e_ff_ref": ("pyr_1", "e_ff_ref")}))
+    populations[1].linked["basal_ff"] = ("basal_1", "basal_ff")
+    return NetworkSpec(
+        populations, pathways, namespace=namespace, rate_variables=("r_free", "r"),
+        trace_variables={"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
+                         "z": "z_inh"},
+        output_trace_variables={"teacher": "v_teacher"})
+
+
+def timing(p):
+    """Steps of a sample: free, nudged (twice with three phases); τ = dt/η."""
+    return {"free_steps": p.n_free, "steps_per_sample": p.n_free + p.n_nudged * (2 if p.three_phase else 1),
+            "window_steps": 1, "tau": p.dt / p.eta}
+
+
+def oracle(p):
+    """The dense numpy model of the same network (:mod:`corinfo_sim.dense`)."""
+    return DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, eta=p.eta, n_free=p.n_free,
+                       n_nudged=p.n_nudged, eta_schedule=p.eta_schedule, update_order=p.update_order,
+                       nudged_start=p.nudged_start, three_phase=p.three_phase,
+                       sparse_layers=tuple(getattr(p, "sparse_layers", ())),
+                       eta_s=tuple(getattr(p, "eta_s", ())))
+
+
+VARIANT = Variant(
+    name="antisparse",
+    summary="the paper's main rate network: hard-sigmoid rates in [0, 1], lateral interneurons",
+    parameters=COMMON + RATE,
+    timing=timing,
+    network=network,
+    oracle=oracle,
+    dataset_defaults=DATASET_DEFAULTS,
+)

@@ -1,7 +1,7 @@
 """Spiking CorInfoMax: the antisparse network with spiking pyramidal neurons.
 
 The network, its fixed point and its learning rule are those of the rate model
-(:mod:`corinfo_sim.models.antisparse`, DESIGN §2); what changes is how pyramidal neurons talk
+(:mod:`corinfo_sim.models.antisparse`, ``docs/model.md``); what changes is how pyramidal neurons talk
 to each other and how the plasticity estimates its rates:
 
 - the **soma** integrates its basal and apical potentials as in the rate model (same
@@ -98,16 +98,21 @@ number in the Poisson hash), the function uniform_hash, and the TimedArrays beta
 label_of_sample, image_of_sample, images, phase_of_sample, noise_key_of_sample, learn_at_onset,
 beta_at_onset.
 """
+import zlib
+
 import brian2
+import numpy as np
+
+from corinfo_sim.dense import DenseParams
+from corinfo_sim.spec import COMMON, NetworkSpec, Operation, Parameter, Pathway, Population, Variant, \
+    on_command_line, with_defaults
 
 NAME = "spiking"
 
 #: Spike generators (``Params.encoder``).
 ENCODERS = ("deterministic", "poisson")
 
-#: Defaults of the spiking model's parameters, with their reasons. ``Params(model="spiking")``
-#: fills every spiking field left at None from here; ``dt`` is the Params field of both models
-#: (its dataclass default is the rate model's 1 ms): :func:`make_params` sets it.
+#: Defaults of the spiking model's parameters, with their reasons (declared in :data:`PARAMETERS`).
 #:
 #: What sets them is the spike noise of one sample's update: the contrast of the two windows is
 #: small, and online learning with the rate model's learning rates tolerates only a little noise
@@ -158,26 +163,6 @@ DEFAULTS = {
 #: The simulation step of the spiking model: 0.5 ms resolves τ_s = 4 ms (8 steps) and keeps
 #: ν_max dt = 0.4, so the phase variable never has to emit two spikes in one step.
 DEFAULT_DT = 0.5 * brian2.ms
-
-
-def _dataset_defaults():
-    """The rate model's settings per data set, without its step counts and step schedule (the
-    spiking model's phases are set in milliseconds); the learning rates carry over."""
-    from .antisparse import DATASET_DEFAULTS
-    rate_only = ("eta_schedule", "n_free", "n_nudged")
-    return {name: {k: v for k, v in d.items() if k not in rate_only} for name, d in DATASET_DEFAULTS.items()}
-
-
-#: Settings per data set (see ``models/antisparse.py``).
-DATASET_DEFAULTS = _dataset_defaults()
-
-
-def make_params(**overrides):
-    """:class:`~corinfo_sim.params.Params` of the spiking model with its defaults (and ``dt``)."""
-    from corinfo_sim.params import Params
-    overrides.setdefault("dt", DEFAULT_DT)
-    overrides.setdefault("model", NAME)
-    return Params(**overrides)
 
 
 # ---- pyramidal neuron, by compartment ---------------------------------------------------------
@@ -292,8 +277,6 @@ acc_e_fb = 0
 """
 ONSET_PHASE = "phi = phi0\n"
 
-#: Recorded when a traced neuron spikes (``t_spike == t`` right after its reset).
-SPIKE_TIME = "t_spike : second  # time of the last spike\n"
 
 # ---- input layer ------------------------------------------------------------------------------
 #: Input layer r_0 = x: one spiking unit per pixel, firing at ν_input x (``nu_max`` in its namespace).
@@ -372,15 +355,13 @@ w = learn_at_onset(t)*(w - gamma*(acc_z_post/n_window)*(acc_z_pre/n_window))/lam
 """
 
 
-def pyramidal_equations(output, encoder, traced=False):
+def pyramidal_equations(output, encoder):
     """Equations of a spiking pyramidal neuron of a hidden (``output=False``) or the output layer."""
     eqs = SOMA + CLOCK + BASAL + (APICAL_OUTPUT if output else APICAL_HIDDEN) + WINDOW_VARS
     if not output:
         eqs += WINDOW_VARS_HIDDEN
     if encoder == "deterministic":
         eqs += ENCODER_DETERMINISTIC.format(rate="r")
-    if traced:
-        eqs += SPIKE_TIME + "traced : boolean (constant)  # recorded by the trace monitors\n"
     return eqs
 
 
@@ -397,7 +378,252 @@ def threshold(encoder, rate):
     return THRESHOLD[encoder].format(rate=rate)
 
 
-def network_class():
-    """The builder of this variant's Brian2 network."""
-    from corinfo_sim.spiking import SpikingCorInfoNetwork
-    return SpikingCorInfoNetwork
+# ---- counter-based noise for the Poisson encoder --------------------------------------------------
+_HASH_CPP = """
+// splitmix64 (Steele, Lea & Flood 2014) of the combined counters, top 53 bits as a double in [0, 1)
+static inline double corinfo_uniform_hash(double key, int64_t stream, int64_t step, int64_t index)
+{
+    uint64_t z = (uint64_t)(int64_t)key * 0x9E3779B97F4A7C15ULL;
+    z ^= (uint64_t)stream * 0xD1B54A32D192ED03ULL;
+    z ^= (uint64_t)step * 0xBF58476D1CE4E5B9ULL;
+    z ^= (uint64_t)index * 0x94D049BB133111EBULL;
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+"""
+
+
+@brian2.implementation("cpp", _HASH_CPP, name="corinfo_uniform_hash")
+@brian2.check_units(key=1, stream=1, step=1, index=1, result=1)
+def uniform_hash(key, stream, step, index):
+    """A uniform number in [0, 1) determined by four integer counters (counter-based noise).
+
+    The same splitmix64 mixing in C++ (compiled runs) and numpy (runtime mode), bit for bit, so
+    that Poisson spikes depend only on the key of the sample, the group (``stream``), the time
+    step and the neuron, not on the device or on what ran before.
+    """
+    shape = np.broadcast(key, stream, step, index).shape
+    u64 = lambda v: np.broadcast_to(np.asarray(v).astype(np.int64).astype(np.uint64), shape)  # noqa: E731
+    with np.errstate(over="ignore"):
+        z = u64(key) * np.uint64(0x9E3779B97F4A7C15)
+        z ^= u64(stream) * np.uint64(0xD1B54A32D192ED03)
+        z ^= u64(step) * np.uint64(0xBF58476D1CE4E5B9)
+        z ^= u64(index) * np.uint64(0x94D049BB133111EB)
+        z += np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(float) * (1.0 / 9007199254740992.0)
+
+
+# ---- the network ------------------------------------------------------------------------------------
+#: Pyramidal encoders restart this many trace time constants τ_s before each averaging window
+#: (the input units as early as both phases allow).
+RESTART_LEAD = 2
+
+
+def phases(p, plan):
+    """Per-slot shifts and per-neuron offsets of the encoders' starting phases, and the per-slot
+    keys of the Poisson encoder's hash.
+
+    Drawn from a generator seeded with the parameters' seed and the plan, so that a run (and a
+    resumed run) of the same plan sees the same phases and spikes.
+    """
+    key = [p.seed]
+    for values in (plan.image, plan.beta, plan.learn):
+        key.append(zlib.crc32(np.ascontiguousarray(values).tobytes()))
+    rng = np.random.default_rng(key)
+    shift = rng.uniform(0, 1, size=plan.n_slots)
+    offsets = [rng.uniform(0, 1, size=n) for n in p.arch]
+    noise_key = rng.integers(0, 2 ** 52, size=plan.n_slots).astype(float)  # exact as a float
+    return shift, offsets, noise_key
+
+
+def network(p):
+    """The spiking network of parameters ``p`` as a :class:`~corinfo_sim.spec.NetworkSpec`.
+
+    Schedule of one time step (``when``, ``order``); every quantity averaged or recorded at the
+    start of step s is the state at that time, so the window sums, the traces and the rate
+    recordings agree:
+
+    =============  =====  ==========================================================================
+    slot           order  operation
+    =============  =====  ==========================================================================
+    start          0      graded lateral term B_ii r_i from the rates r(t)
+    start          1      interneuron activity z = B_ii r_i + lateral trace; the trace decays
+    start          2, 3   at the end of the free phase: store the free-window averages, reset the sums
+    start          4      at sample onset: plasticity of the previous sample (synapses)
+    start          7      at sample onset: reset somata, rates, traces, sums; encoder phases to φ₀
+    start          8      at sample onset: load the new input
+    start          9      encoder phases to φ₀ before each window (same lead in both phases); window
+                          sums (spike trace, rate, errors, z) of the state of step t
+    groups         0      Euler step: somata, trace decay, encoder phases
+    after_groups   0      rates r(t + dt) = σ(v(t + dt) / V0)
+    thresholds     0      spikes (phase ≥ 1, or Poisson)
+    synapses       0      spikes into the target traces (felt from the next step on)
+    resets         0      phase −= 1, the unit's own spike trace += 1/(ν τ_s)
+    =============  =====  ==========================================================================
+    """
+    L, enc = p.n_layers, p.encoder
+    n_free, n_window, steps = p.free_steps, p.window_steps, p.steps_per_sample
+    # encoder phases restart at φ₀ the same number of steps before both windows: the input
+    # units (constant rates) as early as both phases allow, the pyramidal neurons 2 τ_s before
+    settle = min(n_free, steps - n_free) - n_window
+    lead = min(int(round(float(RESTART_LEAD * p.tau_s / p.dt))), settle)
+    namespace = dict(V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma,
+                     lam=p.lam, n_window=n_window, free_window_start=n_free - n_window,
+                     nudged_window_start=steps - n_window, uniform_hash=uniform_hash)
+    free_end = {"free_end": ("step == n_free", "start", 2)}
+    restart = PHASE_RESTART if enc == "deterministic" else ""
+    onset_phase = ONSET_PHASE if enc == "deterministic" else ""
+    # constant rates: restarted at the same time before both windows, the input's spike trains
+    # are the same in both windows and in the trace time before them (each group and the synapses
+    # it drives get their own maximal rate and spike weight)
+    weight_in, weight_pyr = float(1 / (p.nu_input * p.tau_s)), float(1 / (p.nu_max * p.tau_s))
+    populations = [Population(
+        "inp", p.arch[0], input_equations(enc), threshold=threshold(enc, "x"), reset=RESET[enc], events=free_end,
+        namespace=dict(free_restart=n_free - n_window - settle, nudged_restart=steps - n_window - settle,
+                       nu_max=p.nu_input, spike_weight=weight_in, stream=0),
+        operations=[Operation(INPUT_LOAD + onset_phase, at="onset", order=8),
+                    Operation(INPUT_FREE_STORE, at="free_end", order=3),
+                    Operation(restart + INPUT_ACCUMULATE, when="start", order=9)])]
+    pathways = []
+    for k in range(1, L + 1):
+        out = k == L
+        populations.append(Population(
+            f"pyr_{k}", p.arch[k], pyramidal_equations(out, enc), threshold=threshold(enc, "r"), reset=RESET[enc],
+            namespace=dict(g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon, stream=k,
+                           free_restart=n_free - n_window - lead, nudged_restart=steps - n_window - lead,
+                           nu_max=p.nu_max, spike_weight=weight_pyr),
+            events=free_end, linked={"z_inh": (f"inh_{k}", "z")}, layer=k,
+            operations=[Operation(FREE_STORE + ("" if out else FREE_STORE_HIDDEN), at="free_end", order=3),
+                        Operation(ONSET_RESET + ("" if out else ONSET_RESET_HIDDEN) + onset_phase, at="onset",
+                                  order=7),
+                        Operation(restart + ACCUMULATE + ("" if out else ACCUMULATE_HIDDEN), when="start", order=9),
+                        Operation(RATE_UPDATE, when="after_groups", order=0)]))
+        populations.append(Population(
+            f"inh_{k}", p.arch[k], INTERNEURON, linked={"acc_z": (f"pyr_{k}", "acc_z")},
+            operations=[Operation(INTERNEURON_STEP, when="start", order=1),
+                        Operation(INTERNEURON_ONSET, at="onset", order=7)]))
+        pre, spike_weight = ("inp", weight_in) if k == 1 else (f"pyr_{k - 1}", weight_pyr)
+        pathways.append(Pathway(f"ff_{k}", pre, f"pyr_{k}", FF_MODEL, on_pre=FF_ON_PRE, plasticity=FF_PLASTICITY,
+                                weight=(f"Wff{k}", "all"), learning_rate=("lr_ff", k - 1),
+                                namespace=dict(spike_weight=spike_weight)))
+        if not out:
+            pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL, on_pre=FB_ON_PRE,
+                                    plasticity=FB_PLASTICITY, weight=(f"Wfb{k}", "all"),
+                                    learning_rate=("lr_fb", k - 1), namespace=dict(spike_weight=weight_pyr)))
+        pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", LATERAL_MODEL, connectivity="all_but_self",
+                                on_pre=LATERAL_ON_PRE, plasticity=LATERAL_PLASTICITY, weight=(f"B{k}", "offdiag"),
+                                namespace=dict(spike_weight=weight_pyr)))
+        pathways.append(Pathway(f"pyr_to_inh_diag_{k}", f"pyr_{k}", f"inh_{k}", LATERAL_DIAG_MODEL,
+                                connectivity="diagonal", plasticity=LATERAL_PLASTICITY, summed=("start", 0),
+                                weight=(f"B{k}", "diag")))
+
+    def plan_values(plan):
+        shift, offsets, noise_key = phases(p, plan)
+        if enc != "deterministic":
+            return {"timed": {"noise_key_of_sample": noise_key}}
+        groups = ["inp"] + [f"pyr_{k}" for k in range(1, L + 1)]
+        return {"timed": {"phase_of_sample": shift},
+                "variables": {(group, "phase_offset"): values for group, values in zip(groups, offsets)}}
+
+    return NetworkSpec(
+        populations, pathways, namespace=namespace, rate_variables=("r_free", "r_nudged"),
+        trace_variables={"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
+                         "z": "z_inh"},
+        output_trace_variables={"teacher": "v_teacher"}, spikes=True, plan_values=plan_values)
+
+
+# ---- parameters -------------------------------------------------------------------------------------
+def _quantity(name, unit, help_text):
+    return Parameter(name, DEFAULTS[name], help_text, kind="quantity", unit=unit)
+
+
+PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULT_DT), "dt") + (
+    _quantity("nu_max", "Hz", "maximal firing rate ν_max of the pyramidal neurons"),
+    _quantity("nu_input", "Hz", "maximal firing rate of the input units (pixel x fires at ν_input x)"),
+    _quantity("tau_s", "ms", "synaptic trace time constant τ_s"),
+    _quantity("tau_soma", "ms", "somatic time constant τ_soma"),
+    _quantity("t_free", "ms", "free phase length"),
+    _quantity("t_nudged", "ms", "nudged phase length"),
+    _quantity("t_window", "ms", "averaging window at the end of each phase"),
+    Parameter("encoder", DEFAULTS["encoder"], "spike generator: integrate-and-fire phase (deterministic) or "
+              "Poisson", kind="choice", choices=ENCODERS),
+)
+
+
+def timing(p):
+    """Steps of a sample from the phase lengths; τ = τ_soma."""
+    free = int(round(float(p.t_free / p.dt)))
+    return {"free_steps": free, "steps_per_sample": free + int(round(float(p.t_nudged / p.dt))),
+            "window_steps": int(round(float(p.t_window / p.dt))), "tau": p.tau_soma}
+
+
+def validate(p):
+    """Checks across the spiking parameters: whole steps, windows that fit, one spike per step at
+    most, a stable Euler step of the soma."""
+    dt = float(p.dt)
+    for name in ("t_free", "t_nudged", "t_window"):
+        steps = float(getattr(p, name)) / dt
+        if abs(steps - round(steps)) > 1e-6 * max(steps, 1):
+            return f"{name} = {getattr(p, name)} is not a whole number of steps dt = {p.dt}"
+    if float(p.t_window) > min(float(p.t_free), float(p.t_nudged)):
+        return (f"the averaging window t_window = {p.t_window} must fit into both phases "
+                f"(t_free = {p.t_free}, t_nudged = {p.t_nudged})")
+    for name in ("nu_max", "nu_input"):
+        if float(getattr(p, name)) * dt > 1:
+            return f"{name} * dt = {float(getattr(p, name)) * dt:.3g} exceeds 1 spike per step: lower {name} or dt"
+    if float(p.tau_s) <= dt:
+        return f"tau_s = {p.tau_s} must exceed the step dt = {p.dt}"
+    # the fastest somatic relaxation (hidden layer, or the nudged output) must be a stable Euler step
+    rate = max(p.g_leak + 2 / p.epsilon, p.g_leak + 1 / p.epsilon + 1 + p.beta)
+    if dt * rate / float(p.tau_soma) >= 1:
+        return (f"tau_soma = {p.tau_soma} is too short for dt = {p.dt}: it must exceed "
+                f"{dt * rate * 1e3:.3g} ms (dt (g_L + 2/epsilon))")
+    return None
+
+
+def check_images(images):
+    if images.size and (images.min() < 0 or images.max() > 1):
+        return (f"the spiking model needs pixel intensities in [0, 1] (they are firing rates / nu_input), "
+                f"got [{images.min():.3g}, {images.max():.3g}]: rescale the data set")
+    return None
+
+
+def notes(p):
+    if p.n_layers > 2:
+        return ["note: spiking networks with more than one hidden layer diverged at every setting tried "
+                "(README, 'Spiking CorInfoMax')"]
+    return []
+
+
+def oracle(p):
+    """The rate network the spiking one approximates (its fixed point; :mod:`corinfo_sim.dense`)."""
+    return DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak)
+
+
+def _dataset_defaults():
+    """The rate model's settings per data set, without its step counts and step schedule (the
+    spiking model's phases are set in milliseconds); the learning rates carry over."""
+    from .antisparse import DATASET_DEFAULTS as RATE_DEFAULTS
+    rate_only = ("eta_schedule", "n_free", "n_nudged")
+    return {name: {k: v for k, v in d.items() if k not in rate_only} for name, d in RATE_DEFAULTS.items()}
+
+
+VARIANT = Variant(
+    name=NAME,
+    summary="spiking pyramidal neurons (deterministic or Poisson encoders), exponential synaptic traces, "
+            "graded interneurons; plasticity from window averages",
+    parameters=PARAMETERS,
+    timing=timing,
+    network=network,
+    oracle=oracle,
+    dataset_defaults=_dataset_defaults(),
+    validate=validate,
+    check_images=check_images,
+    notes=notes,
+)

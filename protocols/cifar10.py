@@ -16,7 +16,7 @@ about 5 minutes per epoch of 50 000 samples and 1 minute per test evaluation.
 """
 import sys
 
-from corinfo_sim.models import make_params
+from corinfo_sim.params import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(

@@ -17,7 +17,7 @@ at this protocol's 70 steps: about 2.4 hours per epoch, days for 50 epochs.
 """
 import sys
 
-from corinfo_sim.models import make_params
+from corinfo_sim.params import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(

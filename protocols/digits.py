@@ -13,7 +13,7 @@ Time here (one core): about 15 s to compile, then well under 1 s per epoch per s
 """
 import sys
 
-from corinfo_sim.models import make_params
+from corinfo_sim.params import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(

@@ -16,7 +16,7 @@ per epoch, about 85 s per epoch in all (28 minutes per seed for 20 epochs).
 """
 import sys
 
-from corinfo_sim.models import make_params
+from corinfo_sim.params import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(

@@ -15,7 +15,7 @@ Time here (one core): as Fashion-MNIST (same architecture and data size), see it
 """
 import sys
 
-from corinfo_sim.models import make_params
+from corinfo_sim.params import make_params
 from corinfo_sim.protocol import Protocol, main
 
 PROTOCOL = Protocol(

@@ -24,10 +24,11 @@ import tempfile
 
 import numpy as np
 
-from corinfo_sim.cli import add_spiking_args, guarded, spiking_kwargs
+from corinfo_sim.cli import _parameter_options, given_values, guarded
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.errors import CorInfoError
-from corinfo_sim.models import make_params
+from corinfo_sim.models import get_variant
+from corinfo_sim.params import make_params
 from corinfo_sim.spiking import mean_update_error
 from corinfo_sim.weights import init_weights, load_weights
 
@@ -42,10 +43,8 @@ def parse(argv):
     parser.add_argument("--weights", help="weights file (default: initial weights of --seed)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the errors to this file")
-    add_spiking_args(parser)
-    args = parser.parse_args(argv)
-    args.model = "spiking"
-    return args
+    _parameter_options(parser, get_variant("spiking"), learning=False, skip=("arch",))
+    return parser.parse_args(argv)
 
 
 def run(args):
@@ -55,7 +54,8 @@ def run(args):
         raise CorInfoError(f"--arch must be layer sizes separated by commas, e.g. 64,100,10, got {args.arch!r}")
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         raise CorInfoError(f"folder of --json {args.json} does not exist: create it first")
-    params = make_params("spiking", arch=arch, seed=args.seed, **spiking_kwargs(args))
+    given = given_values(args, get_variant("spiking"), skip=("arch", "seed"))
+    params = make_params("spiking", arch=arch, seed=args.seed, **given)
     data = load_dataset(args.dataset, args.data_dir)
     if not 1 <= args.samples <= len(data.X_train):
         raise CorInfoError(f"--samples must lie in 1..{len(data.X_train)} for {data.name}, got {args.samples}")

@@ -61,7 +61,7 @@ def weights_file(tmp_path):
     (["figure", "nope", "--run", "{tmp}", "--out", "{tmp}/f.png"], ["nope"]),
     (["train", "--epochs", "1", "--nu-max", "100", "--out", "{tmp}/o"], ["--nu-max", "--model spiking"]),
     (["bench", "--t-window", "10"], ["--t-window", "--model spiking"]),
-    (["bench", "--model", "spiking", "--n-free", "50"], ["--n-free", "--t-free"]),
+    (["bench", "--model", "spiking", "--n-free", "50"], ["--n-free", "model antisparse"]),
     (["bench", "--dataset", "digits", "--arch", "784,500,10"], ["does not fit", "digits"]),
     (["bench", "--dataset", "digits", "--arch", "64,100,10", "--samples", "5000"], ["lower --samples"]),
     (["train", "--model", "spiking", "--epochs", "1", "--nu-max", "-5", "--out", "{tmp}/o"], ["nu_max", "positive"]),

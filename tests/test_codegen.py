@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 from corinfo_sim.codegen import AllToAllCodeObject
-from corinfo_sim.network import weight_index
-from corinfo_sim.spiking import lateral_index
+from corinfo_sim.network import connection_index, weight_index
 
 
 def layout(name):
     """``(n_pre, n_post, pre indices, post indices)`` of a synapse layout."""
     if name == "no_self":  # the spiking lateral pathway
-        return (6, 6) + lateral_index(6)
+        return (6, 6) + connection_index("all_but_self", 6, 6)
     n_pre, n_post = 7, 5
     i, j = weight_index(n_post, n_pre)
     if name == "post_major":

@@ -117,6 +117,9 @@ def make_run(folder, arch=ARCH, dataset="digits", image_shape=(8, 8), seed=0, ep
     diag = {"samples_seen": samples, "epoch": samples / 500.0}
     for k in range(1, L):
         diag[f"angle_L{k}"] = 90.0 - 40.0 * (1 - np.exp(-samples / 300.0)) * k / L
+    for k in range(1, L + 1):  # activity per epoch (none measured before training)
+        diag[f"active_L{k}"] = np.concatenate([[np.nan], np.linspace(0.6, 0.3, samples.size - 1)])
+        diag[f"sum_r_L{k}"] = np.concatenate([[np.nan], np.linspace(3.0, 1.2, samples.size - 1)])
     np.savez(folder / "diagnostics.npz", **diag)
     np.savez(folder / "corinfo.npz", **_corinfo(arch))
     rng = np.random.default_rng(seed)
@@ -659,3 +662,34 @@ def test_style_sizes_and_spines():
     with pytest.raises(ValueError, match="width"):
         style.new_figure("triple")
     assert style.STYLE_FILE.is_file()
+
+
+def test_sparse_run_draws_its_multipliers_and_sparsity(tmp_path):
+    """A real (tiny) sparse run: the traces figure has a row for the global inhibition s, and the
+    sparsity figure shows Σ r and the active fraction over the phases and over training."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).parent / "corinfo-sim"
+    out = tmp_path / "run"
+    proc = subprocess.run([str(exe), "train", "--model", "sparse", "--dataset", "digits", "--arch", "64,12,10",
+                           "--max-train-samples", "40", "--max-test-samples", "30", "--epochs", "2", "--device",
+                           "runtime", "--n-free", "10", "--n-nudged", "5", "--no-collapse-check", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with np.load(out / "traces.npz") as tr:
+        assert tr["s_L2"].shape == (2 * 15, 1) and tr["q_L1"].shape == (2 * 15, 1)
+    written = make_figure("traces", out, tmp_path / "traces.png")
+    assert all(Path(p).exists() for p in written)
+    from corinfo_sim.figures import sparsity, traces as traces_figure
+    data = traces_figure.load(out)
+    ax = traces_figure.plot_traces(data)
+    labels = [a.get_ylabel() for a in np.ravel(ax) if a.get_visible()]
+    assert any("global inhibition s" in label for label in labels), labels
+    tr, diag = sparsity.load(out)
+    axes = sparsity.plot_sparsity(tr, diag)
+    assert len(axes[0, 0].get_lines()) == 3 and len(axes[0, 1].get_lines()) == 3  # 2 layers + the line at 1
+    np.testing.assert_allclose(axes[1, 1].get_lines()[0].get_ydata()[1:], diag["active_L1"][1:])
+    assert np.all((diag["active_L1"][1:] >= 0) & (diag["active_L1"][1:] <= 1))
+    plt.close("all")
+    assert make_figure("sparsity", out, tmp_path / "sparsity.png")

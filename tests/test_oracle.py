@@ -1,4 +1,4 @@
-"""The Brian2 network computes the mathematics of DESIGN §2: compared with the dense oracle.
+"""The Brian2 network computes the mathematics of docs/model.md: compared with the dense oracle.
 
 From the same initial weights, the same first 20 training samples in order and β = +1, the
 compiled simulation must give the same free and nudged rates of every layer (to 1e-9) and the
@@ -151,3 +151,93 @@ def test_long_runs_keep_every_sample_in_step(tmp_path, digits):
         for k in (1, 2):
             assert np.all(tr[f"v_soma_L{k}"][first] == 0) and np.all(tr[f"rate_L{k}"][first] == 0), (s, k)
         assert np.any(tr["v_soma_L1"][first + 1] != 0)
+
+
+# ---- every variant of the rate network, every discretisation switch -----------------------------------
+SWITCHES = [dict(update_order=order, nudged_start=start, eta_schedule=schedule, three_phase=three)
+            for order in ("simultaneous", "layered") for start in ("continue", "rates")
+            for schedule in ("off", "free", "both") for three in (False, True)]
+
+
+def variant_oracle(W0, X, y, betas, p):
+    """Dense online training with the variant's own oracle; the end state of every phase."""
+    W = {k: v.copy() for k, v in W0.items()}
+    dp = p.variant.oracle(p)
+    eye = np.eye(p.arch[-1])
+    states = []
+    for s, beta in enumerate(betas):
+        phases = {}
+        dense.train_sample(W, X[s], eye[y[s]], beta, p.lr_ff, p.lr_fb, dp, states=phases)
+        states.append(phases)
+    return W, states
+
+
+def compare_variant(res, W0, W, states, p, n_train, atol=1e-9):
+    for k in range(1, p.n_layers + 1):
+        r_free, r_last = res.rates[k]
+        np.testing.assert_allclose(r_free[:n_train], [s["free"]["r"][k] for s in states], rtol=0, atol=atol)
+        last = "minus" if p.three_phase else "nudged"
+        np.testing.assert_allclose(r_last[:n_train], [s[last]["r"][k] for s in states], rtol=0, atol=atol)
+    for key in W:
+        change = np.abs(W[key] - W0[key]).max()
+        assert change > 0, f"{key} did not learn in the oracle: the test would prove nothing"
+        err = np.abs(res.weights[key] - W[key]).max()
+        assert err <= atol * change, f"{key}: error {err:.3g} vs weight change {change:.3g}"
+
+
+@pytest.mark.parametrize("model", ["antisparse", "sparse"])
+@pytest.mark.parametrize("switches", SWITCHES, ids=lambda s: "-".join(str(v) for v in s.values()))
+def test_every_discretisation_matches_the_oracle(tmp_path, digits, model, switches):
+    """Runtime mode, every combination of update order, nudged start, step schedule and three
+    phases, for the antisparse and the sparse network."""
+    from corinfo_sim.params import make_params
+    arch = (64, 8, 10)
+    p = make_params(model, arch=arch, n_free=8, n_nudged=5, lam=0.99, beta_sign="positive", shuffle=False,
+                    eta=0.1, **switches)
+    n = 3
+    X, y = digits.X_train[:n], digits.y_train[:n]
+    W0 = init_weights(arch, np.random.default_rng(4))
+    plan = Plan.make(y, train=np.arange(n), beta=np.ones(n), record=np.ones(n))
+    res = Session(p, X, y, plan.segments, str(tmp_path / "b"), device="runtime", record_rates=True).run(plan, W0)
+    compare_variant(res, W0, *variant_oracle(W0, X, y, np.ones(n), p), p, n)
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("model, arch, switches", [
+    ("sparse", (64, 30, 10), {}),
+    ("sparse", (64, 24, 16, 10), {}),
+    ("sparse", (64, 24, 16, 10), dict(update_order="layered", nudged_start="rates", eta_schedule="both",
+                                      three_phase=True)),
+    ("antisparse", (64, 24, 16, 10), dict(update_order="layered", nudged_start="rates", eta_schedule="both",
+                                          three_phase=True)),
+])
+def test_compiled_variants_match_the_oracle(tmp_path, digits, model, arch, switches):
+    """Compiled: 20 samples, free and nudged rates, the multipliers s and the weights to 1e-9."""
+    from corinfo_sim.params import make_params
+    L = len(arch) - 1
+    extra = dict(eta_s=(0.01,) * (L - 1) + (0.05,)) if model == "sparse" else {}
+    p = make_params(model, arch=arch, lam=0.999, beta_sign="positive", shuffle=False, n_free=20, n_nudged=10,
+                    lr_ff=(0.5,) + (0.35,) * (L - 1), lr_fb=(0.075,) * (L - 1), **extra, **switches)
+    X, y = digits.X_train[:N_SAMPLES], digits.y_train[:N_SAMPLES]
+    W0 = init_weights(arch, np.random.default_rng(7))
+    plan = Plan.make(y, train=np.arange(N_SAMPLES), probe=[0], beta=np.ones(N_SAMPLES),
+                     record=np.ones(N_SAMPLES + 1))
+    neurons = {k: np.arange(p.arch[k]) for k in range(1, L + 1)}
+    session = Session(p, X, y, plan.segments, str(tmp_path / "build"), record_rates=True, trace_neurons=neurons)
+    try:
+        res = session.run(plan, W0)
+    finally:
+        session.close()
+    W, states = variant_oracle(W0, X, y, np.ones(N_SAMPLES), p)
+    compare_variant(res, W0, W, states, p, N_SAMPLES)
+    if model == "sparse":
+        # the multipliers: the probe sample (plastic weights frozen at W) traced step by step
+        probe = {}
+        dense.train_sample({k: v.copy() for k, v in W.items()}, X[0], np.eye(10)[y[0]], 1.0, p.lr_ff, p.lr_fb,
+                           p.variant.oracle(p), states=probe)
+        tr = res.traces
+        for k in range(1, L + 1):
+            s_free = tr[f"s_L{k}"][p.n_free, 0]  # the state at the start of step n_free: end of the free phase
+            assert s_free == pytest.approx(probe["free"]["s"][k], abs=1e-9)
+        assert max(tr[f"s_L{k}"].max() for k in range(1, L + 1)) > 0, \
+            "no multiplier acted: the test would prove nothing"

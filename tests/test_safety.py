@@ -139,9 +139,9 @@ def _resolved(*argv):
 
 
 def test_each_dataset_brings_its_defaults():
-    from corinfo_sim.models import make_params
+    from corinfo_sim.params import make_params
     fashion = _resolved("--dataset", "fashion-mnist")
-    assert fashion.arch == (784, 500, 10) and fashion.g_leak == 0.3 and fashion.eta_schedule
+    assert fashion.arch == (784, 500, 10) and fashion.g_leak == 0.3 and fashion.eta_schedule == "free"
     assert fashion.lr_ff == pytest.approx((0.015, 0.011)) and fashion.lr_fb == pytest.approx((0.0035,))
     assert fashion.lr_schedule == ((0, 0.95), (20, 0.9), (25, 0.8))
     assert _resolved().arch == (64, 100, 10) and _resolved().lr_ff == (0.5, 0.35)
@@ -149,11 +149,12 @@ def test_each_dataset_brings_its_defaults():
     assert cifar.arch == (3072, 2000, 1000, 100) and (cifar.n_free, cifar.n_nudged) == (50, 20)
     # options replace the defaults; another depth keeps the first rate and repeats the last
     deep = _resolved("--dataset", "fashion-mnist", "--arch", "784,500,500,10", "--g-leak", "0.4",
-                     "--no-eta-schedule", "--lr-decay", "1")
+                     "--eta-schedule", "off", "--lr-decay", "1")
     assert deep.lr_ff == pytest.approx((0.015, 0.011, 0.011)) and deep.lr_fb == pytest.approx((0.0035, 0.0035))
-    assert deep.g_leak == 0.4 and not deep.eta_schedule and deep.lr_schedule == ((0, 1.0),)
+    assert deep.g_leak == 0.4 and deep.eta_schedule == "off" and deep.lr_schedule == ((0, 1.0),)
+    assert _resolved("--dataset", "fashion-mnist", "--eta-schedule").eta_schedule == "free"
     spiking = make_params("spiking", dataset="fashion-mnist")
-    assert spiking.lr_ff == fashion.lr_ff and not spiking.eta_schedule
+    assert spiking.lr_ff == fashion.lr_ff and "eta_schedule" not in spiking.values()
 
 
 def _docstring_command(module):

@@ -18,14 +18,17 @@ import pytest
 from corinfo_sim import dense
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.errors import CorInfoError
-from corinfo_sim.models.spiking import make_params
 from corinfo_sim.network import Plan
-from corinfo_sim.params import Params
+from corinfo_sim.params import Params, make_params as _make_params
 from corinfo_sim.session import Session
 from corinfo_sim.spiking import mean_update_error, uniform_hash
 from corinfo_sim.weights import init_weights
 
 ms, Hz = brian2.ms, brian2.Hz
+
+
+def make_params(**values):
+    return _make_params("spiking", **values)
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +251,7 @@ def test_phases_are_reproducible(tmp_path, digits, encoder):
 def test_network_needs_spiking_params(tmp_path, digits):
     p = Params(arch=(64, 12, 10))
     plan = Plan.make(digits.y_train[:1], train=[0])
-    with pytest.raises(CorInfoError, match="model='spiking'"):
+    with pytest.raises(CorInfoError, match="the parameters are for model 'antisparse' but the session is for 'spiking'"):
         run(tmp_path, p, digits.X_train[:1], digits.y_train[:1], plan, init_weights(p.arch, np.random.default_rng(0)))
 
 
@@ -275,7 +278,7 @@ def test_defaults_and_derived_steps():
     with pytest.raises(CorInfoError, match="cannot read the quantity '10 parsecs'"):
         Params.from_dict(dict(other.to_dict(), t_free="10 parsecs"))
     rate = Params()
-    assert "model" not in rate.to_dict() and rate.free_steps == rate.n_free and rate.window_steps == 1
+    assert rate.to_dict()["model"] == "antisparse" and rate.free_steps == rate.n_free and rate.window_steps == 1
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -289,16 +292,18 @@ def test_defaults_and_derived_steps():
     (dict(t_window=80 * ms), "must fit into both phases"),
     (dict(t_window=0 * ms), "t_window must be a positive time"),
     (dict(encoder="regular"), "encoder must be one of"),
-    (dict(eta_schedule=True), "rate model"),
-    (dict(model="spikey"), "unknown model"),
+    (dict(eta_schedule=True), "eta_schedule is not a parameter of model spiking: it belongs to model antisparse"),
 ])
 def test_bad_parameters_raise_one_line(changes, message):
     with pytest.raises(CorInfoError, match=message) as err:
         make_params(**changes)
     assert "\n" not in str(err.value)
+    with pytest.raises(CorInfoError, match="unknown model 'spikey'"):
+        Params("spikey")
 
 
 def test_spiking_fields_need_the_spiking_model():
-    with pytest.raises(CorInfoError, match="model='spiking'") as err:
+    with pytest.raises(CorInfoError, match="nu_max is not a parameter of model antisparse: it belongs to model "
+                                           "spiking [(]--model spiking[)]") as err:
         Params(nu_max=200 * Hz)
     assert "\n" not in str(err.value)
