@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from . import dense
 from .errors import CorInfoError
+from .models import DEFAULT
 from .params import make_params
 from .session import Session
 from .network import Plan
@@ -25,7 +26,7 @@ from .weights import init_weights
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
-          variant="antisparse", params=None, options=None, dataset=None, progress=None):
+          variant=None, params=None, options=None, dataset=None, progress=None):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures.
 
     ``params`` replaces the benchmark's parameters; ``options`` (a dict of Params fields, e.g.
@@ -35,7 +36,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     """
     if params is None:
         rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
-        params = make_params(variant, **rates, **(options or {}))
+        params = make_params(variant or DEFAULT, **rates, **(options or {}))
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
     if dataset is None:

@@ -80,14 +80,17 @@ def _shown(parameter, value):
 
 def _default_help(parameter, variant):
     """"default X" of a parameter, with the data sets that bring another value."""
-    text = f"default {parameter.default_text({'arch': (0, 0, 0)}) if not callable(parameter.default) else 'per layer'}"
+    if callable(parameter.default):  # per layer: its help says what the default is
+        text = ""
+    else:
+        text = f"default {parameter.default_text()}"
     if parameter.kind == "schedule":
         text = f"default {_schedule(parameter.default)}"
     elif parameter.kind == "quantity":
         text = f"default {show(parameter.default, parameter.unit)} {parameter.unit}"
     others = [f"{dataset} {_shown(parameter, values[parameter.name])}"
               for dataset, values in variant.dataset_defaults.items() if parameter.name in values]
-    return text + (f"; {'; '.join(others)}" if others else "")
+    return "; ".join([text] * bool(text) + others)
 
 
 def _defaults_epilog(variant):
@@ -114,8 +117,8 @@ def _parameter_options(parser, variant, learning, skip=()):
     for parameter in variant.parameters:
         if parameter.cli is None or (parameter.learning and not learning) or parameter.name in skip:
             continue
-        kwargs = dict(dest=parameter.name, default=None,
-                      help=f"{parameter.help} ({_default_help(parameter, variant)})")
+        defaults = _default_help(parameter, variant)
+        kwargs = dict(dest=parameter.name, default=None, help=parameter.help + (f" ({defaults})" if defaults else ""))
         kind = parameter.kind
         if kind == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -132,10 +135,10 @@ def _parameter_options(parser, variant, learning, skip=()):
 
 
 def _add_model_args(p, variant, learning=False):
-    from .models import VARIANTS
+    from .models import DEFAULT, VARIANTS
     p.add_argument("--model", choices=VARIANTS,
-                   help="model variant (default antisparse, the paper's rate network; for --weights RUN the run's); "
-                        "its options: corinfo-sim COMMAND --model NAME --help")
+                   help=f"model variant (default {DEFAULT}; for --weights RUN the run's); its options: "
+                        "corinfo-sim COMMAND --model NAME --help")
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++; runtime: no compiler, small networks)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run (default 1)")
@@ -163,10 +166,10 @@ def _version():
         return "unknown"
 
 
-def build_parser(model="antisparse"):
-    """The command line, with the options of model variant ``model``'s parameters."""
-    from .models import get_variant
-    variant = get_variant(model)
+def build_parser(model=None):
+    """The command line, with the options of model variant ``model``'s parameters (default: the default model)."""
+    from .models import DEFAULT, get_variant
+    variant = get_variant(model or DEFAULT)
     parser = _Parser(prog="corinfo-sim", description="Brian2 simulator of CorInfoMax networks.")
     parser.add_argument("--version", action="version", version=f"corinfo-sim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -210,7 +213,7 @@ def build_parser(model="antisparse"):
                                                                      "dense baseline (default 1)")
     b.add_argument("--dense-samples", type=int, default=200, metavar="N",
                    help="samples timed for the dense numpy baseline, 0 to skip it (default 200)")
-    b.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
+    b.add_argument("--model", default=variant.name, help=f"model variant (default {DEFAULT})")
     b.add_argument("--dataset", metavar="NAME", help="time on the first samples of this data set "
                                                      "(default: random inputs)")
     b.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (not for digits; default: "
@@ -257,7 +260,7 @@ def parse_args(argv):
     if model is None and known.weights:
         model = _run_config(_weights_source(known.weights)[1]).get("model")
     from .models import VARIANTS
-    return build_parser(model if model in VARIANTS else "antisparse").parse_args(argv)
+    return build_parser(model if model in VARIANTS else None).parse_args(argv)
 
 
 # ---- resolving what the user asked for ---------------------------------------------------------
@@ -310,7 +313,8 @@ def _params(args, dataset, saved=None):
     replaced by every option the user gave."""
     from .models import get_variant
     from .params import make_params
-    model = args.model or "antisparse"
+    from .models import DEFAULT
+    model = args.model or DEFAULT
     given = given_values(args, get_variant(model))
     if saved is not None:  # a run's parameters, with the options given
         return saved.replace(**given)
@@ -329,7 +333,8 @@ def _load_for_run(args):
     if args.model and run_model and args.model != run_model:
         raise CorInfoError(f"the weights belong to a {run_model!r} run ({run}/config.json), not to {args.model!r}: "
                            f"drop --model, or pass --model {run_model}")
-    args.model = args.model or run_model or "antisparse"
+    from .models import DEFAULT
+    args.model = args.model or run_model or DEFAULT
     weights, arch = load_weights(weights_file)
     dataset = load_dataset(args.dataset or config.get("dataset") or "digits", args.data_dir)
     dataset = dataset.subset(max_test=getattr(args, "max_test_samples", None))

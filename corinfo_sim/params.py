@@ -11,7 +11,7 @@ import math
 import brian2
 
 from .errors import CorInfoError
-from .models import VARIANTS, get_variant
+from .models import DEFAULT, VARIANTS, get_variant
 from .spec import fit_rates, format_quantity
 
 
@@ -29,7 +29,7 @@ class Params:
     :attr:`tau` and :attr:`sample_duration`.
     """
 
-    def __init__(self, model="antisparse", **values):
+    def __init__(self, model=DEFAULT, **values):
         variant = get_variant(model)
         declared = variant.parameters_by_name
         unknown = [name for name in values if name not in declared]
@@ -183,7 +183,7 @@ class Params:
         """Inverse of :meth:`to_dict`. Derived entries and parameters this variant does not have
         (saved by an older version) are ignored; older spellings are read (``eta_schedule``
         true/false, "1. ms")."""
-        model = d.get("model") or "antisparse"
+        model = d.get("model") or DEFAULT
         declared = get_variant(model).parameters_by_name
         values = {}
         for name, value in d.items():
@@ -205,7 +205,7 @@ def dataset_defaults(model, dataset):
     return dict(get_variant(model).dataset_defaults.get(canonical_name(dataset), {})) if dataset else {}
 
 
-def make_params(model="antisparse", dataset=None, **values):
+def make_params(model=DEFAULT, dataset=None, **values):
     """:class:`Params` of variant ``model``: its defaults for ``dataset`` (if given), replaced by
     ``values`` (None values are ignored).
 

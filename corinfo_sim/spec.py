@@ -198,7 +198,8 @@ def positive(example=None):
 
 def _check_arch(arch):
     if len(arch) < 3 or any(not isinstance(n, int) or n < 1 for n in arch):
-        return f"{list(arch)} is not valid: give at least three positive layer sizes, input first, e.g. --arch 64,100,10"
+        return (f"{list(arch)} is not valid: give at least three positive layer sizes, input first, "
+                "e.g. --arch 64,100,10")
     return None
 
 
@@ -235,16 +236,19 @@ COMMON = (
     Parameter("beta_sign", "random", "sign of β per sample: drawn at random or always +", kind="choice",
               choices=("random", "positive"), label="beta sign", learning=True, runtime=True),
     Parameter("lr_ff", lambda v: fit_rates((0.5, 0.35), len(v["arch"]) - 1),
-              "per-sample learning rates η_ff,k of the feedforward weights, one per layer k = 1..L", kind="floats",
+              "per-sample learning rates η_ff,k of the feedforward weights, one per layer k = 1..L (default 0.5 "
+              "for layer 1, 0.35 for the others)", kind="floats",
               check=_check_rates(), label="--lr-ff", learning=True, runtime=True),
     Parameter("lr_fb", lambda v: fit_rates((0.075,), len(v["arch"]) - 2),
-              "per-sample learning rates η_fb,k of the feedback weights, one per hidden layer", kind="floats",
+              "per-sample learning rates η_fb,k of the feedback weights, one per hidden layer (default 0.075 each)",
+              kind="floats",
               check=_check_rates(), label="--lr-fb", learning=True, runtime=True),
     Parameter("lr_schedule", ((0, 0.95),), "per-epoch learning-rate decay: rates × d**epoch (1 disables it)",
               kind="schedule", check=_check_schedule, label="learning-rate decay", option="--lr-decay",
               learning=True, runtime=True),
     Parameter("seed", 0, "seed of the initial weights, the sample order and the β signs", kind="int",
-              check=lambda v: None if v >= 0 else f"must be a non-negative integer, got {v}", learning=True, runtime=True),
+              check=lambda v: None if v >= 0 else f"must be a non-negative integer, got {v}", learning=True,
+              runtime=True),
     Parameter("shuffle", True, "present the training samples in a new random order each epoch", kind="bool",
               option="--shuffle", learning=True, runtime=True),
     Parameter("V0", 10 * brian2.mV, "potential scale: u = v_soma / V0", kind="quantity", unit="mV",

@@ -8,7 +8,7 @@ Files of a run folder ``DIR/`` (all written by the simulator):
 ``metrics.json``         accuracies per epoch (fractions), timings, seed, dataset, arch, params
 ``config.json``          arch, dataset, image_shape, resolved parameters
 ``weights.npz``          ``Wff{k}``, ``Wfb{k}``, ``B{k}`` (dimensionless)
-``diagnostics.npz``      ``samples_seen``, ``epoch``, ``angle_L{k}`` (degrees)
+``diagnostics.npz``      ``samples_seen``, ``epoch``, ``angle_L{k}`` (degrees), ``active_L{k}``, ``sum_r_L{k}``
 ``corinfo.npz``          ``t`` (ms), ``phase``, ``epoch``, ``I_fwd_L{k}``, ``I_bwd_L{k}`` (nats)
 ``representations.npz``  ``h_L{k}`` free-phase rates of test samples, ``labels``
 ``traces.npz``           membrane potentials (mV), rates, interneuron activity, teacher, phases

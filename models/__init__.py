@@ -11,13 +11,16 @@ import pkgutil
 from corinfo_sim.errors import CorInfoError
 
 
+#: The variant every command simulates unless told otherwise: the paper's main network.
+DEFAULT = "antisparse"
+
+
 def _discover():
     names = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not info.name.startswith("_") and hasattr(importlib.import_module(f"{__name__}.{info.name}"), "VARIANT"):
             names.append(info.name)
-    # the paper's main network first: it is every command's default
-    return tuple(sorted(names, key=lambda n: n != "antisparse"))
+    return tuple(sorted(names, key=lambda n: n != DEFAULT))  # the default first
 
 
 #: Names of the registered variants (``--model``).

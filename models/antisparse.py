@@ -270,9 +270,9 @@ def network(p, sparse=None):
     ----------
     p : Params
     sparse : callable, optional
-        ``sparse(k, spec_parts) -> dict`` for the layers that are sparse (``models/sparse.py``):
-        it returns the layer's rate code, its apical inhibition term, and its extra populations,
-        pathways and stored variables.
+        ``sparse(k, p) -> dict or None`` (``models/sparse.py``): for a sparse layer k, its rate
+        code, its apical inhibition term and input variable, the inputs it zeroes at onset, and
+        its extra populations and pathways.
     """
     L = p.n_layers
     three = p.three_phase
@@ -302,7 +302,8 @@ def network(p, sparse=None):
         ref = REF_STORE + ("" if out else REF_STORE_HIDDEN)
         store[ref_event] = store.get(ref_event, "") + ref + ("z_inh_plus = z_inh\n" if three else "")
         ops = [Operation(code + restart, at=event, when="start", order=3) for event, code in store.items()]
-        ops += [Operation(onset, at="onset", order=7), Operation(rate_code, when=slot["rate"][0], order=slot["rate"][1])]
+        ops += [Operation(onset, at="onset", order=7),
+                Operation(rate_code, when=slot["rate"][0], order=slot["rate"][1])]
         extra = "z_inh_plus : 1  # the partner's activity at the end of the +beta phase\n" if three else ""
         extra += layer["equations"] if layer else ""
         populations.append(Population(

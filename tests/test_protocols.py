@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from test_datasets import write_cifar10_dir, write_cifar100_dir, write_mnist_dir
@@ -96,7 +97,7 @@ def test_fashion_mnist_protocol_on_real_files(tmp_path):
     assert proc.returncode == 0, proc.stderr
     check_summary(out, [0], 1)
     metrics = json.loads((out / "seed_0" / "metrics.json").read_text())
-    assert metrics["params"]["eta_schedule"] is True and metrics["params"]["g_leak"] == 0.3
+    assert metrics["params"]["eta_schedule"] == "free" and metrics["params"]["g_leak"] == 0.3
     assert metrics["test_acc"][0] > 0.2  # 1000 online samples already learn something (chance: 0.1)
 
 
@@ -125,3 +126,19 @@ def test_spiking_update_error_protocol(tmp_path):
         assert f"{e['rel_error']:.3f}" in proc.stdout
     bad = protocol("spiking_update_error", "--arch", "64,12,10", "--nu-max", "-3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nu_max" in bad.stderr
+
+
+@pytest.mark.standalone
+def test_sparse_protocol_with_the_authors_discretisation(tmp_path):
+    write_mnist_dir(tmp_path / "mnist", n_train=40, n_test=12)
+    out = tmp_path / "out"
+    proc = protocol("mnist_sparse", "--data-dir", tmp_path / "mnist", "--epochs", 1, "--out", out,
+                    "--authors-discretisation")
+    assert proc.returncode == 0, proc.stderr
+    check_summary(out, [0], 1)
+    params = json.loads((out / "seed_0" / "config.json").read_text())["params"]
+    assert params["model"] == "sparse" and params["sparse_layers"] == [1, 2]
+    assert (params["update_order"], params["nudged_start"], params["eta_schedule"]) == ("layered", "rates", "both")
+    assert "authors' discretisation" in proc.stdout
+    with np.load(out / "seed_0" / "traces.npz") as tr:
+        assert "s_L2" in tr.files and np.all(tr["s_L2"] >= 0)

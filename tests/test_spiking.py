@@ -251,7 +251,7 @@ def test_phases_are_reproducible(tmp_path, digits, encoder):
 def test_network_needs_spiking_params(tmp_path, digits):
     p = Params(arch=(64, 12, 10))
     plan = Plan.make(digits.y_train[:1], train=[0])
-    with pytest.raises(CorInfoError, match="the parameters are for model 'antisparse' but the session is for 'spiking'"):
+    with pytest.raises(CorInfoError, match="parameters are for model 'antisparse' but the session is for 'spiking'"):
         run(tmp_path, p, digits.X_train[:1], digits.y_train[:1], plan, init_weights(p.arch, np.random.default_rng(0)))
 
 
