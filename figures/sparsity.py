@@ -51,7 +51,7 @@ def plot_phases(traces, axes=None):
         r = np.asarray(traces[f"rate_L{k}"], dtype=float)
         axes[0].plot(t, r.sum(axis=1), color=style.layer_color(k), lw=0.9, label=f"layer {k}")
         axes[1].plot(t, np.mean(r > 0, axis=1), color=style.layer_color(k), lw=0.9)
-    axes[0].axhline(1.0, color="0.4", ls=":", lw=0.8)
+    _summed_rate_axis(axes[0])
     for ax in axes:
         style.shade_phases(ax, t, phase)
         ax.margins(x=0)
@@ -59,7 +59,7 @@ def plot_phases(traces, axes=None):
     axes[1].set_ylabel("active fraction")
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_xlabel("time (ms)")
-    axes[0].legend(loc="upper right")
+    axes[0].legend(loc="best")
     return axes
 
 
@@ -80,14 +80,22 @@ def plot_training(diagnostics, axes=None):
         axes[0].plot(epoch, diagnostics[f"sum_r_L{k}"], color=style.layer_color(k), marker=marker,
                      label=f"layer {k}")
         axes[1].plot(epoch, diagnostics[f"active_L{k}"], color=style.layer_color(k), marker=marker)
-    axes[0].axhline(1.0, color="0.4", ls=":", lw=0.8)
+    _summed_rate_axis(axes[0])
     axes[0].set_ylabel(r"mean $\sum_i r_i$")
     axes[1].set_ylabel("active fraction")
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_xlabel("epoch")
-    style.integer_ticks(axes[1].xaxis)
-    axes[0].legend(loc="upper right")
+    for ax in axes:
+        style.integer_ticks(ax.xaxis)
+    axes[0].legend(loc="best")
     return axes
+
+
+def _summed_rate_axis(ax):
+    """Σ r on a scale that shows a layer near 1 beside one near 30 (linear below 1), with the line at 1."""
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0)
+    ax.axhline(1.0, color="0.4", ls=":", lw=0.8)
 
 
 @style.styled
