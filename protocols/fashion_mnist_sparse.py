@@ -13,7 +13,9 @@ Data: the Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnis
 Run:   python protocols/fashion_mnist_sparse.py --epochs 20 --seeds 0,10,20 --out runs/fmnist_sparse
 One seed of it with the command line (these settings are the fashion-mnist defaults of `train --model sparse`):
        corinfo-sim train --model sparse --dataset fashion-mnist --epochs 50 --seed 0 --out runs/fmnist_sparse/seed_0
-Time here (one core): see the README (sparse model, Fashion-MNIST).
+Measured here (seeds 0, 10, 20, 20 epochs): 86.09 ± 0.74 % test accuracy; seed 0: 81.91 % after
+1 epoch. Time here (one core, the other busy): 87–130 s of training and 16 s of test evaluation per
+epoch, about 40 minutes per seed for 20 epochs.
 """
 import sys
 
