@@ -26,7 +26,7 @@ from .weights import init_weights
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
-          variant=None, params=None, options=None, dataset=None, progress=None):
+          variant=None, params=None, options=None, dataset=None, progress=None, build_cache=True):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures.
 
     ``params`` replaces the benchmark's parameters; ``options`` (a dict of Params fields, e.g.
@@ -54,7 +54,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     weights = init_weights(arch, rng)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
-                          os.path.join(tmp, "build"), threads=threads, progress=progress)
+                          os.path.join(tmp, "build"), threads=threads, progress=progress, build_cache=build_cache)
         try:
             plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
                              beta=np.ones(samples))

@@ -13,7 +13,7 @@ import sys
 from .errors import CorInfoError
 from .spec import show
 
-EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG = 2, 3, 130, 1
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG, EXIT_FAILED_POINTS = 2, 3, 130, 1, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,6 +134,14 @@ def _parameter_options(parser, variant, learning, skip=()):
         group.add_argument(parameter.cli, **kwargs)
 
 
+def add_build_cache_option(parser):
+    """``--build-cache/--no-build-cache`` (see :mod:`corinfo_sim.buildcache`)."""
+    from .buildcache import CACHE_ENV
+    parser.add_argument("--build-cache", action=argparse.BooleanOptionalAction, default=True,
+                        help="take the compiled network from the build cache ($%s, default ~/.cache/corinfo_sim) "
+                             "and store new builds there (default on)" % CACHE_ENV)
+
+
 def _add_model_args(p, variant, learning=False):
     from .models import DEFAULT, VARIANTS
     p.add_argument("--model", choices=VARIANTS,
@@ -142,6 +150,7 @@ def _add_model_args(p, variant, learning=False):
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++; runtime: no compiler, small networks)")
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run (default 1)")
+    add_build_cache_option(p)
     _parameter_options(p, variant, learning)
 
 
@@ -214,6 +223,7 @@ def build_parser(model=None):
     b.add_argument("--dense-samples", type=int, default=200, metavar="N",
                    help="samples timed for the dense numpy baseline, 0 to skip it (default 200)")
     b.add_argument("--model", default=variant.name, help=f"model variant (default {DEFAULT})")
+    add_build_cache_option(b)
     b.add_argument("--dataset", metavar="NAME", help="time on the first samples of this data set "
                                                      "(default: random inputs)")
     b.add_argument("--data-dir", metavar="DIR", help="folder with the data set's files (not for digits; default: "
@@ -238,6 +248,22 @@ def build_parser(model=None):
     _add_model_args(r, variant)
     r.set_defaults(device="runtime")
 
+    w = sub.add_parser("sweep", help="run many trainings (seeds x parameters) on Dask workers",
+                       description="Run every point of a sweep file (TOML: model, dataset, epochs, seeds, [fixed], "
+                                   "[grid], [[points]]; keys are the train options with underscores) as a "
+                                   "'corinfo-sim train' run into OUT/points/<id>/, on a local Dask cluster or an "
+                                   "existing one. Exit status 0 when every point is done or diverged, 4 when some "
+                                   "failed (see OUT/results.csv).")
+    w.add_argument("spec", metavar="SPEC", help="sweep file (TOML)")
+    w.add_argument("--out", required=True, metavar="DIR", help="sweep folder (created; locked while it runs)")
+    where = w.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help=f"worker processes of the local cluster (default: the cores, {os.cpu_count()})")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    w.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished points")
+    add_build_cache_option(w)
+
     names = _figure_names()
     f = sub.add_parser("figure", help="draw a figure from a run folder",
                        description=f"Draw a figure from a run folder. Figures: {', '.join(names)}.")
@@ -246,6 +272,10 @@ def build_parser(model=None):
     f.add_argument("--out", required=True, metavar="FILE", help="output file (.png or .pdf; the other is "
                                                                  "written beside it)")
     f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")
+    f.add_argument("--x", metavar="PARAM", help="sweep figure: the swept parameter on the x axis (required there; "
+                                               "default: none)")
+    f.add_argument("--y", metavar="PARAM", help="sweep figure: a second parameter, for a heatmap over both "
+                                               "(default: none, accuracy against --x)")
     return parser
 
 
@@ -360,16 +390,31 @@ def _reporter(stream=None):
 
 
 # ---- commands ------------------------------------------------------------------------------------
-def cmd_train(args):
+def train_inputs(args):
+    """The data set and :class:`~corinfo_sim.params.Params` of a parsed ``train`` command line."""
     from .datasets import load_dataset
-    from .training import train
     dataset = load_dataset(args.dataset or "digits", args.data_dir).subset(max_test=args.max_test_samples)
-    params = _params(args, dataset)
+    return dataset, _params(args, dataset)
+
+
+def train_from_args(args, progress, session=None, inputs=None):
+    """Run a parsed ``train`` command line (a sweep point runs exactly this); return the metrics.
+
+    ``session`` is a compiled network to run on (:func:`corinfo_sim.training.train`);
+    ``inputs`` the ``(dataset, params)`` of :func:`train_inputs` when already loaded.
+    """
+    from .training import train
+    dataset, params = inputs or train_inputs(args)
     init = _weights_source(args.init_weights)[0] if args.init_weights else None
-    metrics = train(params, dataset, args.epochs, args.out, init_weights_file=init,
-                    resume=args.resume, max_train=args.max_train_samples, device=args.device,
-                    threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
-                    progress=_reporter(), collapse_check=not args.no_collapse_check)
+    return train(params, dataset, args.epochs, args.out, init_weights_file=init,
+                 resume=args.resume, max_train=args.max_train_samples, device=args.device,
+                 threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
+                 progress=progress, collapse_check=not args.no_collapse_check, build_cache=args.build_cache,
+                 session=session)
+
+
+def cmd_train(args):
+    metrics = train_from_args(args, _reporter())
     if metrics["test_acc"]:
         n = metrics["epochs_done"]
         print(f"final test accuracy {100 * metrics['test_acc'][-1]:.2f} % after {n} epoch{'' if n == 1 else 's'}; "
@@ -380,7 +425,7 @@ def cmd_evaluate(args):
     from .training import evaluate
     weights, dataset, params = _load_for_run(args)
     acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads,
-                      progress=_reporter(sys.stderr))
+                      progress=_reporter(sys.stderr), build_cache=args.build_cache)
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 
@@ -396,7 +441,7 @@ def cmd_traces(args):
             check_writable_file(path, overwrite=args.overwrite, option=option)
     weights, dataset, params = _load_for_run(args)
     traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
-                    neurons=args.neurons, plastic=args.plastic, device=args.device)
+                    neurons=args.neurons, plastic=args.plastic, device=args.device, build_cache=args.build_cache)
     weights_after = traces.pop("weights_after", None)
     from .datasets import CLASS_NAMES
     nwb_files = [p for p in (args.out, args.nwb) if p and p.lower().endswith(".nwb")]
@@ -426,19 +471,38 @@ def cmd_bench(args):
         dataset = load_dataset(args.dataset, args.data_dir)
     print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
                            variant=args.model, options=options, dataset=dataset,
-                           progress=_reporter(sys.stderr)), indent=1))
+                           progress=_reporter(sys.stderr), build_cache=args.build_cache), indent=1))
 
 
 def cmd_figure(args):
     from .figures import make_figure
     from .runfolder import check_writable_file
     check_writable_file(args.out, overwrite=True)
-    written = make_figure(args.name, args.run, args.out, traces=args.traces)
+    options = {key: getattr(args, key) for key in ("x", "y") if getattr(args, key)}
+    if options and args.name != "sweep":
+        raise CorInfoError(f"--x and --y are options of the sweep figure, not of {args.name}")
+    if args.name == "sweep":
+        options.setdefault("x", None)
+    written = make_figure(args.name, args.run, args.out, traces=args.traces, **options)
     for path in written:
         print(path)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "traces": cmd_traces, "bench": cmd_bench,
+def cmd_sweep(args):
+    from .sweep import run_sweep
+    rows = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                     progress=_reporter(), build_cache=args.build_cache)
+    failed = sum(row["status"].startswith("failed") for row in rows)
+    if failed:
+        raise SweepFailures(f"{failed} of {len(rows)} points failed: see the status column of "
+                            f"{os.path.join(args.out, 'results.csv')}")
+
+
+class SweepFailures(CorInfoError):
+    """Some points of a sweep failed (exit status 4)."""
+
+
+COMMANDS = {"sweep": cmd_sweep, "train": cmd_train, "evaluate": cmd_evaluate, "traces": cmd_traces, "bench": cmd_bench,
             "figure": cmd_figure}
 
 
@@ -452,7 +516,10 @@ def quiet_brian2():
 
 
 def _checkpointed(folder):
-    return bool(folder) and os.path.exists(os.path.join(folder, "checkpoint.json"))
+    """Whether ``folder`` (a run, protocol or sweep folder) holds a finished epoch."""
+    import glob
+    patterns = ("checkpoint.json", "*/checkpoint.json", "points/*/checkpoint.json")
+    return bool(folder) and any(glob.glob(os.path.join(glob.escape(folder), p)) for p in patterns)
 
 
 def guarded(action, out=None):
@@ -474,6 +541,9 @@ def guarded(action, out=None):
     except Diverged as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_DIVERGED
+    except SweepFailures as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED_POINTS
     except CorInfoError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

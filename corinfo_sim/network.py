@@ -33,12 +33,22 @@ traces recorded) and one closing step that applies the last sample's plasticity 
 output. Recordings are gated by events, so one run needs no monitor switched on or off. In
 standalone mode, weights and the plan's arrays are passed to every run through ``run_args``,
 so one build serves every epoch and seed.
+
+The constants of the equations that are real numbers (g_L, ε, λ, γ, V0, τ = dt/η, the
+variants' own) are not compiled in as literals: the builder declares each one as a shared
+constant variable (``g_L : 1 (shared, constant)``) of every group that uses it and sets it for
+every run (:meth:`CorInfoNetwork.set_params`). Networks whose parameters differ only in such
+values, learning rates, seed or β have the same :func:`structure` and the same generated code,
+so one binary runs them all. Integers (step counts, sizes) stay literals.
 """
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 import brian2
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.utils.stringtools import get_identifiers
 import numpy as np
 
 from .codegen import AllToAllCodeObject
@@ -223,6 +233,55 @@ def connection_index(connectivity, n_pre, n_post):
     raise ValueError(f"unknown connectivity {connectivity!r}")
 
 
+def is_run_time_value(value):
+    """Whether a namespace constant is set per run (a real number or scalar quantity) rather
+    than compiled in (integers, arrays, functions)."""
+    if isinstance(value, brian2.Quantity):
+        return value.shape == ()
+    return isinstance(value, float)
+
+
+def _unit_of(value):
+    dim = brian2.get_dimensions(value)
+    return "1" if dim is brian2.units.fundamentalunits.DIMENSIONLESS else repr(brian2.get_unit(dim))
+
+
+def _compiled(namespace):
+    """What of a namespace is compiled in: the names of run-time values, the rest as values."""
+    out = {}
+    for name, value in sorted(namespace.items()):
+        if is_run_time_value(value):
+            out[name] = "run-time " + _unit_of(value)
+        elif isinstance(value, (int, str, np.integer)):
+            out[name] = repr(value)
+        else:
+            out[name] = type(value).__name__
+    return out
+
+
+def _rename(code, renames):
+    """``code`` with the identifiers ``renames`` maps renamed (None stays None)."""
+    for old, new in renames.items():
+        code = re.sub(rf"\b{old}\b", new, code) if code else code
+    return code
+
+
+def structure(params):
+    """A key of everything of ``params``' network that is compiled into its code.
+
+    Two parameter sets with the same key (differing only in run-time values, learning rates,
+    seed, β or the learning-rate schedule) run on the same binary (:meth:`CorInfoNetwork.set_params`).
+    """
+    spec = params.variant.network(params)
+    parts = [params.model, list(params.arch), repr(params.dt), params.free_steps, params.steps_per_sample,
+             _compiled(spec.namespace), spec.rate_variables, spec.trace_variables, spec.output_trace_variables,
+             spec.spikes]
+    for obj in spec.populations + spec.pathways:
+        fields = {key: value for key, value in vars(obj).items() if key != "namespace"}
+        parts.append([repr(fields), _compiled(obj.namespace)])
+    return hashlib.sha256(json.dumps(parts, default=repr).encode()).hexdigest()[:16]
+
+
 class CorInfoNetwork:
     """The network of a model variant for one architecture, as a named Brian2 Network.
 
@@ -281,7 +340,7 @@ class CorInfoNetwork:
         objects = []
 
         # ---- populations -----------------------------------------------------------------------------
-        self.groups = {}
+        self.groups, self._run_time_names = {}, []  # (object, variable, namespace key) set per run
         for pop in spec.populations:
             self.groups[pop.name] = self._population(pop, record_rates)
         self.inp = self.groups["inp"]
@@ -339,6 +398,12 @@ class CorInfoNetwork:
 
         objects += self._timer(ns)
         self.network = brian2.Network(*objects, name=name)
+        # what Network.run() resolves besides the objects' own namespaces: not the run-time values,
+        # which every object that uses them declares
+        self._run_namespace = {k: v for k, v in ns.items() if not is_run_time_value(v)}
+        self.structure = structure(p)
+        self._knob_values = {}
+        self.set_params(p)
         self.set_weights(weights)
 
     # ---- construction helpers ----------------------------------------------------------------
@@ -358,9 +423,10 @@ class CorInfoNetwork:
                 reset = (reset or "") + "\nt_spike = t"
                 events["traced_spike"] = "traced and trace_on(t) > 0 and t_spike == t"
         timing = dict(dt=self.sample_duration) if pop.per_sample else dict(clock=self.clock)
+        code = [eqs, reset, pop.threshold, *events.values(), *(op.code for op in pop.operations)]
+        eqs, namespace, _ = self._declare_run_time_values(pop.name, eqs, pop.namespace, code)
         group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method="euler",
-                                   namespace=dict(self.namespace, **pop.namespace), name=pop.name,
-                                   events=events, **timing)
+                                   namespace=namespace, name=pop.name, events=events, **timing)
         if traced and pop.layer and self.spec.spikes and pop.threshold:
             group.t_spike = -1 * brian2.second
         group.state_updater.when, group.state_updater.order = pop.state_schedule
@@ -383,8 +449,12 @@ class CorInfoNetwork:
     def _pathway(self, pathway):
         pre, post = self.groups[pathway.pre], self.groups[pathway.post]
         all_to_all = pathway.connectivity in ("all", "all_but_self")
-        syn = brian2.Synapses(pre, post, pathway.model, on_pre=pathway.on_pre, clock=self.clock,
-                              namespace=dict(self.namespace, **pathway.namespace), name=pathway.name,
+        code = {"model": pathway.model, "on_pre": pathway.on_pre, "plasticity": pathway.plasticity}
+        model, namespace, renames = self._declare_run_time_values(pathway.name, code["model"], pathway.namespace,
+                                                                   code.values(), pre.variables, post.variables)
+        code = dict({key: _rename(text, renames) for key, text in code.items()}, model=model)
+        syn = brian2.Synapses(pre, post, code["model"], on_pre=code["on_pre"], clock=self.clock,
+                              namespace=namespace, name=pathway.name,
                               codeobj_class=AllToAllCodeObject if self.standalone and all_to_all else None)
         i, j = connection_index(pathway.connectivity, len(pre), len(post))
         if len(i):
@@ -395,9 +465,50 @@ class CorInfoNetwork:
         for updater in syn.summed_updaters.values():
             updater.when, updater.order = pathway.summed
         if pathway.plasticity:
-            syn.run_regularly(pathway.plasticity, dt=self.sample_duration, when="start", order=4,
+            syn.run_regularly(code["plasticity"], dt=self.sample_duration, when="start", order=4,
                               name=f"{pathway.name}_plasticity")
         return syn
+
+    def _declare_run_time_values(self, name, equations, own_namespace, code, pre=(), post=()):
+        """Declare the run-time values that ``code`` uses as shared constants of object ``name``.
+
+        Returns the equations with one ``name : unit (shared, constant)`` line per value, the
+        namespace without them (they are set per run, :meth:`set_params`) and the renames the
+        code needs: in a synapse, a value whose name is also a variable of its pre- or
+        postsynaptic group is declared as ``name_syn`` (Brian2 reads a synapse's unsuffixed
+        names from its postsynaptic group too, and the values may differ: e.g. the spike weight).
+        """
+        namespace = dict(self.namespace, **own_namespace)
+        used = set().union(*(get_identifiers(c) for c in code if c))
+        values = sorted(n for n, v in namespace.items() if n in used and is_run_time_value(v))
+        renames = {n: f"{n}_syn" for n in values if n in pre or n in post}
+        for key in values:
+            variable = renames.get(key, key)
+            self._run_time_names.append((name, variable, key))
+            equations += f"\n{variable} : {_unit_of(namespace[key])} (shared, constant)  # set per run\n"
+        return _rename(equations, renames), {n: v for n, v in namespace.items() if n not in values}, renames
+
+    def set_params(self, params):
+        """Run with the values of ``params`` (run-time constants, learning rates) from now on.
+
+        ``params`` must have this network's :func:`structure`: only values that are set per run
+        may differ (see the module docstring).
+        """
+        if structure(params) != self.structure:
+            raise CorInfoError(
+                f"these parameters need another compiled network than the one built (model {params.model}, "
+                f"arch {','.join(map(str, params.arch))}): only run-time values may differ")
+        spec = params.variant.network(params)
+        own = {obj.name: obj.namespace for obj in spec.populations + spec.pathways}
+        base = dict(spec.namespace, row_period=self.row_period)
+        self.params, self.spec = params, spec
+        self._knob_values = {}
+        for name, variable, key in self._run_time_names:
+            owner = self.groups.get(name) or self.synapses[name]
+            self._knob_values[getattr(owner, variable)] = dict(base, **own[name])[key]
+        if not self.standalone:
+            for view, value in self._knob_values.items():
+                view[:] = value
 
     def _checked_inputs(self, p, images, weights):
         """The image table as float64, after checking it and the weights against the architecture."""
@@ -442,6 +553,7 @@ class CorInfoNetwork:
         extra = self.spec.plan_values(plan) if self.spec.plan_values else {}
         for (population, variable), array in extra.get("variables", {}).items():
             values[getattr(self.groups[population], variable)] = array
+        values.update(self._knob_values)
         return values, extra.get("timed", {})
 
     def set_weights(self, weights, lr_factor=1.0):
@@ -488,7 +600,7 @@ class CorInfoNetwork:
         T, p = self.sample_duration, self.params
         if self.standalone:
             duration = (self.plan.n_slots - 1) * T + p.dt
-            self.network.run(duration, namespace=self.namespace)
+            self.network.run(duration, namespace=self._run_namespace)
             return
         import time
         WALL_MARKS.clear()
@@ -500,9 +612,9 @@ class CorInfoNetwork:
                 if on_progress is not None and name != "probe":
                     report = (lambda elapsed, done, start, duration, name=name, n=n:  # noqa: E731
                               on_progress(name, int(round(done * n)), n))
-                self.network.run(n * T, namespace=self.namespace, report=report, report_period=1 * brian2.second)
+                self.network.run(n * T, namespace=self._run_namespace, report=report, report_period=1 * brian2.second)
         WALL_MARKS.append((4, time.monotonic()))
-        self.network.run(p.dt, namespace=self.namespace)
+        self.network.run(p.dt, namespace=self._run_namespace)
 
     def free_outputs(self):
         """Free-phase output rates of every slot's sample, shape (n_slots - 1, n_L)."""

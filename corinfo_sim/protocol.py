@@ -125,7 +125,7 @@ def _seeds(text):
 
 def parser_for(protocol, doc=None):
     """The command line every protocol script shares."""
-    from .cli import _Parser, _positive_int
+    from .cli import _Parser, _positive_int, add_build_cache_option
     p = _Parser(prog=protocol.name, description=doc or protocol.paper_result,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=_positive_int, default=protocol.epochs,
@@ -146,11 +146,13 @@ def parser_for(protocol, doc=None):
     p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads (default 1)")
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone)")
+    add_build_cache_option(p)
     return p
 
 
+
 def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir=None, device="cpp_standalone",
-        threads=1, progress=print, max_test=None):
+        threads=1, progress=print, max_test=None, build_cache=True):
     """Run ``protocol`` for every seed, compiling once; return the summary.
 
     The protocol folder is locked while it runs; each seed's run folder too. With ``resume``,
@@ -170,7 +172,7 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
         session = None
         if todo:
             session = make_session(protocol.params, dataset, os.path.join(folder, "build"), max_train, device,
-                                   threads=threads, progress=progress)
+                                   threads=threads, progress=progress, build_cache=build_cache)
             progress(f"{protocol.name}: seeds {', '.join(map(str, seeds))}, {epochs} epochs")
         metrics = {}
         try:
@@ -204,6 +206,6 @@ def main(protocol, argv=None, doc=None):
         chosen = protocol.authors() if args.authors_discretisation else protocol
         run(chosen, args.epochs, args.seeds, args.out, max_train=args.max_train_samples, resume=args.resume,
             data_dir=args.data_dir, device=args.device, threads=args.threads, max_test=args.max_test_samples,
-            progress=Reporter())
+            progress=Reporter(), build_cache=args.build_cache)
 
     return guarded(action, out=lambda: getattr(state.get("args"), "out", None))

@@ -7,6 +7,7 @@ passed through ``run_args``. ``device="runtime"`` builds the same network in Bri
 mode with the numpy target instead (no compilation; for small interactive networks; a new
 network per run).
 """
+import gc
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import time
 import brian2
 import numpy as np
 
+from .buildcache import compile_cached
 from .codegen import fix_clock_comparison
 from .errors import CorInfoError
 from . import network as network_module
@@ -63,10 +65,14 @@ class Session:
         OpenMP threads of the standalone binary (1: no OpenMP).
     progress : callable, optional
         Receives a line when the build starts and one when it is done.
+    build_cache : bool
+        Take the compiled binary from the build cache (:mod:`corinfo_sim.buildcache`) when it
+        holds this network, and store it there otherwise.
     """
 
     def __init__(self, params, images, labels, segments, build_dir, device="cpp_standalone",
-                 variant=None, trace_neurons=None, record_rates=False, threads=1, progress=None):
+                 variant=None, trace_neurons=None, record_rates=False, threads=1, progress=None,
+                 build_cache=True):
         if device not in DEVICES:
             raise CorInfoError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
         if not isinstance(threads, int) or threads < 1:
@@ -79,8 +85,9 @@ class Session:
         self.device, self.variant, self.threads = device, params.model, threads
         self.trace_neurons, self.record_rates = trace_neurons, record_rates
         self.build_dir = os.path.abspath(build_dir)
-        self.build_s = 0.0
+        self.build_s, self.from_cache = 0.0, False
         self.net = None
+        self.build_cache = build_cache
         if device == "cpp_standalone":
             self._build(progress or (lambda line: None))
 
@@ -102,6 +109,7 @@ class Session:
         progress(f"building the network {arch} ({self.variant}): generating and compiling C++ "
                  f"(Brian2 {brian2.__version__}, {self.threads} thread{'s' * (self.threads > 1)}) ...")
         try:
+            gc.collect()  # the objects of an earlier network give up their names (the code stays the same)
             brian2.device.reinit()
             brian2.set_device("cpp_standalone", directory=self.build_dir, build_on_run=False)
             brian2.prefs.devices.cpp_standalone.openmp_threads = 0 if self.threads == 1 else self.threads
@@ -111,13 +119,13 @@ class Session:
             self.net.schedule_run()
             brian2.device.build(directory=self.build_dir, compile=False, run=False, with_output=False)
             fix_clock_comparison(self.build_dir)
-            self._compile()
+            self.from_cache = compile_cached(self.build_dir, self._compile, enabled=self.build_cache)
         except BaseException as e:
             # nothing half-built is left behind (also after Ctrl-C), but a failed compile's log
             self.close(keep_build=getattr(e, "keep_build", False))
             raise
         self.build_s = time.time() - start
-        progress(f"built in {self.build_s:.1f} s")
+        progress(f"built in {self.build_s:.1f} s" + (" (compiled code from the build cache)" if self.from_cache else ""))
 
     def _compile(self):
         """Compile the generated project with make, in a session of its own.
@@ -150,8 +158,12 @@ class Session:
             raise error
 
     # ---- running ---------------------------------------------------------------------------
-    def run(self, plan, weights, lr_factor=1.0, on_progress=None):
+    def run(self, plan, weights, lr_factor=1.0, on_progress=None, params=None):
         """Run one plan from ``weights``; return the new weights and the recordings.
+
+        ``params``, if given, replaces the session's parameters from this run on; it may differ
+        only in values set per run (seed, learning rates, β, g_L, ε, λ, η, ...; see
+        :func:`corinfo_sim.network.structure`).
 
         ``on_progress(segment, done, total)``, if given, is told the samples done in the
         training and test segments while the run goes on (from the compiled binary's marks).
@@ -161,6 +173,10 @@ class Session:
         RunResult
         """
         start = time.time()
+        if params is not None and params is not self.params:
+            if self.net is not None:
+                self.net.set_params(params)  # checks that the compiled network fits them
+            self.params = params
         if self.device == "runtime":
             self.net = None
             brian2.prefs.codegen.target = "numpy"  # no compilation: for small, interactive networks

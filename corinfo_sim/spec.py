@@ -226,10 +226,12 @@ COMMON = (
     Parameter("arch", (64, 100, 10), "layer sizes n_0,...,n_L, input first", kind="ints", check=_check_arch,
               label="architecture"),
     Parameter("epsilon", 0.15, "ε in (0, 1): variance of the prediction errors; the basal and apical couplings "
-              "are 1/ε", check=in_open_unit_interval("--epsilon 0.15")),
+              "are 1/ε", check=in_open_unit_interval("--epsilon 0.15"), runtime=True),
     Parameter("lam", 0.99999, "λ in (0, 1): forgetting factor of the layers' correlation estimate, "
-              "γ = (1 − λ)/λ", check=in_open_unit_interval("--lambda 0.99999"), label="lambda", option="--lambda"),
-    Parameter("g_leak", 0.5, "leak conductance g_L of the somata, dimensionless", check=positive("--g-leak 0.5")),
+              "γ = (1 − λ)/λ", check=in_open_unit_interval("--lambda 0.99999"), label="lambda", option="--lambda",
+              runtime=True),
+    Parameter("g_leak", 0.5, "leak conductance g_L of the somata, dimensionless", check=positive("--g-leak 0.5"),
+              runtime=True),
     Parameter("beta", 1.0, "nudging strength β₀ > 0 (its sign is set by --beta-sign)",
               check=lambda v: None if v > 0 else f"must be positive (its sign is set by --beta-sign), got {v:g}",
               runtime=True),
@@ -252,7 +254,7 @@ COMMON = (
     Parameter("shuffle", True, "present the training samples in a new random order each epoch", kind="bool",
               option="--shuffle", learning=True, runtime=True),
     Parameter("V0", 10 * brian2.mV, "potential scale: u = v_soma / V0", kind="quantity", unit="mV",
-              option=None),
+              option=None, runtime=True),
     Parameter("dt", 1 * brian2.ms, "simulation time step", kind="quantity", unit="ms",
               option=None),
 )
@@ -266,12 +268,12 @@ def _steps(v):
 RATE = (
     Parameter("eta", 0.05, "neural step η = dt/τ of the somatic Euler integration, in (0, 1]",
               check=lambda v: None if 0 < v <= 1 else f"must lie in (0, 1], got {v:g}: e.g. --eta 0.05",
-              label="the neural step eta"),
+              label="the neural step eta", runtime=True),
     Parameter("n_free", 30, "Euler steps of the free phase", kind="int", check=_steps),
     Parameter("n_nudged", 10, "Euler steps of the nudged phase", kind="int", check=_steps),
     Parameter("eta_schedule", "off", "neural step schedule η_t = max(η/(1 + 0.01 t), 0.001), t the step within "
               "the phase: off, in the free phase, or in every phase (the authors' code)", kind="choice",
-              choices=("off", "free", "both"), aliases={True: "free", False: "off"}),
+              choices=("off", "free", "both"), aliases={True: "free", False: "off"}, runtime=True),
     Parameter("update_order", "simultaneous", "within a step: every layer from the previous step's rates "
               "(simultaneous), or bottom-up, each layer from the new rates of the one below (layered, the "
               "authors' code)", kind="choice", choices=("simultaneous", "layered")),

@@ -41,7 +41,7 @@ def save_npz(path, traces):
 
 
 def record(weights, dataset, samples, params, split="test", layers=None, neurons=None, plastic=False,
-           device="runtime", variant=None, build_dir=None):
+           device="runtime", variant=None, build_dir=None, build_cache=True):
     """Run chosen samples through a network and record every step.
 
     Parameters
@@ -97,7 +97,7 @@ def record(weights, dataset, samples, params, split="test", layers=None, neurons
         plan = Plan.make(y, probe=samples, probe_beta=params.beta, trace=np.ones(n), record=np.zeros(n))
     with tempfile.TemporaryDirectory(prefix="corinfo_traces_") as tmp:
         session = Session(params, X, y, plan.segments, build_dir or os.path.join(tmp, "build"), device=device,
-                          variant=variant, trace_neurons=trace_neurons)
+                          variant=variant, trace_neurons=trace_neurons, build_cache=build_cache)
         try:
             result = session.run(plan, weights)
         finally:

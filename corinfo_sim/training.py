@@ -146,8 +146,9 @@ def probe_samples(dataset, probe=None):
 
 
 def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant=None,
-                 threads=1, probe=None, progress=None):
-    """The compiled network a training run uses; several runs (seeds) can share it.
+                 threads=1, probe=None, progress=None, build_cache=True):
+    """The compiled network a training run uses; several runs can share it (seeds, learning
+    rates and the other values set per run may differ, see :func:`corinfo_sim.network.structure`).
 
     ``progress`` receives a line before the build and one after it (with its duration).
     """
@@ -155,7 +156,8 @@ def make_session(params, dataset, build_dir, max_train=None, device="cpp_standal
     trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
     segments = {"train": n_train, "test": n_test, "probe": len(probe_samples(dataset, probe))}
     return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
-                   trace_neurons=trace_neurons, record_rates=True, threads=threads, progress=progress)
+                   trace_neurons=trace_neurons, record_rates=True, threads=threads, progress=progress,
+                   build_cache=build_cache)
 
 
 def has_run(out_dir):
@@ -183,7 +185,7 @@ def _plural(n, word):
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
           device="cpp_standalone", threads=1, progress=print, keep_build=False, variant=None,
-          session=None, probe=None, collapse_check=True):
+          session=None, probe=None, collapse_check=True, build_cache=True):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
     Parameters
@@ -211,13 +213,16 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     variant : str, optional
         Model variant (``models/``); it is ``params.model`` (given, it must agree).
     session : Session, optional
-        An already compiled network from :func:`make_session` with the same data and parameters
-        (seeds may differ); it stays open. By default a new one is built in ``out_dir/build``.
+        An already compiled network from :func:`make_session` with the same data and network
+        structure (values set per run may differ); it stays open. By default a new one is built
+        in ``out_dir/build``.
     probe : sequence of int, optional
         Test-split indices of the samples recorded at every step each epoch (traces and
         correlative information); default the first two.
     collapse_check : bool
         Stop when the network collapses (:func:`check_health`); non-finite values always stop it.
+    build_cache : bool
+        Use the build cache (:mod:`corinfo_sim.buildcache`) for the session built here.
 
     Returns
     -------
@@ -264,7 +269,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         own_session = session is None
         if own_session:
             session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device,
-                                   threads=threads, probe=probe, progress=progress)
+                                   threads=threads, probe=probe, progress=progress, build_cache=build_cache)
         try:
             if len(probe) != session.segments["probe"]:
                 raise ValueError("the session was built for another number of probe samples")
@@ -282,7 +287,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             for epoch in range(metrics["epochs_done"], epochs):
                 plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
                 factor = params.lr_factor(epoch)
-                result = session.run(plan, weights, lr_factor=factor,
+                result = session.run(plan, weights, lr_factor=factor, params=params,
                                      on_progress=_epoch_progress(progress, epoch, epochs))
                 _check_finite(result, epoch, out_dir)
                 out = result.outputs
@@ -352,7 +357,7 @@ def _start(paths, config, params, weights, dataset, device, threads):
 
 
 def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant=None,
-             progress=None):
+             progress=None, build_cache=True):
     """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
     import tempfile
     n_test = len(dataset.X_test)
@@ -360,7 +365,7 @@ def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, 
     with tempfile.TemporaryDirectory(prefix="corinfo_eval_") as tmp:
         session = Session(params, dataset.X_test, labels, {"train": 0, "test": n_test, "probe": 0},
                           build_dir or os.path.join(tmp, "build"), device=device, threads=threads,
-                          variant=variant, progress=progress)
+                          variant=variant, progress=progress, build_cache=build_cache)
         try:
             plan = Plan.make(labels, test=np.arange(n_test))
             update = getattr(progress, "update", None)
@@ -385,10 +390,12 @@ def _check_finite(result, epoch, out_dir):
             "(--lr-ff, --lr-fb) or the neural step (--eta), or raise --lambda")
 
 
-def chance_bound(n_classes, n_test):
-    """Highest accuracy that is still chance: 1/C plus :data:`CHANCE_SIGMAS` binomial standard errors."""
+def chance_bound(n_classes, n_test, below=False):
+    """Highest accuracy that is still chance: 1/C plus :data:`CHANCE_SIGMAS` binomial standard
+    errors (``below``: the lowest, 1/C minus as many)."""
     chance = 1.0 / n_classes
-    return chance + CHANCE_SIGMAS * np.sqrt(chance * (1 - chance) / max(n_test, 1))
+    margin = CHANCE_SIGMAS * np.sqrt(chance * (1 - chance) / max(n_test, 1))
+    return chance - margin if below else chance + margin
 
 
 def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_classes, epoch, out_dir):
@@ -396,8 +403,10 @@ def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_
 
     Collapsed means any of: a forward or feedback weight beyond :data:`WEIGHT_LIMIT`; a recorded
     rate beyond :data:`RATE_LIMIT`; the same output for every one of at least 20 test samples of
-    several classes; or a test accuracy within chance (:func:`chance_bound`) after an earlier
-    epoch was above it.
+    several classes; a test accuracy within chance (:func:`chance_bound`) after an earlier
+    epoch was above it; or a test accuracy below chance (no network that learns is worse than
+    guessing: the neural dynamics do not settle, e.g. an Euler step η too large for the
+    conductances).
 
     Parameters
     ----------
@@ -429,6 +438,9 @@ def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_
     if what is None and len(test_outputs) >= 20 and len(np.unique(test_labels)) > 1 \
             and np.ptp(test_outputs, axis=0).max() == 0:
         what = f"the output is the same for every test sample (test accuracy {100 * test_acc:.1f} %)"
+    if what is None and test_acc < chance_bound(n_classes, len(test_labels), below=True):
+        what = (f"test accuracy {100 * test_acc:.1f} % is below chance level ({100 / n_classes:.0f} %): the neural "
+                "dynamics do not settle (a smaller --eta steadies them)")
     if what is None and earlier_test_acc:
         best = max(earlier_test_acc)
         if test_acc <= chance_bound(n_classes, len(test_labels)) < best:

@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .errors import CorInfoError
 
@@ -69,7 +70,8 @@ def init_weights(arch, rng):
     for key, (n_out, n_in) in weight_shapes(arch).items():
         if key.startswith("B"):
             A = xavier(n_out, n_out)
-            W[key] = A @ A.T
+            with threadpool_limits(limits=1, user_api="blas"):  # the same sums whatever the BLAS threads
+                W[key] = A @ A.T
         else:
             W[key] = xavier(n_out, n_in)
     return W

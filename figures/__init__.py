@@ -22,6 +22,7 @@ from . import (
     schematic,
     sparsity,
     style,
+    sweep,
     traces,
     weights,
 )
@@ -40,6 +41,7 @@ FIGURES = {
     "schematic": schematic,
     "raster": raster,
     "sparsity": sparsity,
+    "sweep": sweep,
 }
 
 
@@ -51,13 +53,14 @@ def make_figure(name, run_dir, out, traces=None, **options):
     name : str
         One of `FIGURES`.
     run_dir : str or Path
-        Run folder (or protocol folder with ``seed_*`` subfolders for learning-curves and schematic).
+        Run folder (or protocol folder with ``seed_*`` subfolders for learning-curves and schematic;
+        sweep folder with ``results.csv`` for sweep).
     out : str or Path
         Output file, ``.png`` or ``.pdf`` (the other format is written next to it).
     traces : str or Path, optional
         A traces file to use instead of ``run_dir/traces.npz`` (traces figure only).
     **options
-        Passed on to the figure's ``make``.
+        Passed on to the figure's ``make`` (sweep: ``x`` and ``y``, the parameters on the axes).
 
     Returns
     -------

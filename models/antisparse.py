@@ -32,7 +32,7 @@ B_k                     ``pyr_to_inh_k.w``          1       lateral weights held
 y                       ``y``                       1       one-hot label of the current sample
 ε, γ, λ, g_L            ``epsilon, gamma, lam, g_L``  1     CorInfoMax constants, γ = (1 − λ)/λ
 1/ε, g_A                ``g_B, g_A``                1       basal and apical coupling conductances
-η = dt/τ                ``dt / tau``                1       neural step ("neural learning rate")
+η = dt/τ                ``eta0 = dt / tau_step``    1       neural step ("neural learning rate")
 η_ff,k, η_fb,k          ``ff_k.eta``, ``fb_k.eta``  1       per-sample learning rates
 r^f                     ``r_free``                  1       rate at the end of the free phase
 r^ref, e^ref            ``r_ref, e_ff_ref, ...``    1       the state the nudged one is contrasted with
@@ -52,8 +52,8 @@ authors' published code: they change only the schedule of the same operations an
 code (see :func:`network`).
 
 The names in the strings below that are not model variables come from the network's namespace
-(see :func:`network`): V0, tau, g_L, g_B, g_A, epsilon, gamma, lam, n_free, n_minus,
-steps_per_sample, contrast, eta0, and the TimedArrays beta_of_sample, label_of_sample,
+(see :func:`network`): V0, g_L, g_B, g_A, epsilon, gamma, lam, eta0, schedule_free,
+schedule_nudged, n_free, n_minus, steps_per_sample, contrast, and the TimedArrays beta_of_sample, label_of_sample,
 image_of_sample, images, row_period, learn_at_onset, beta_at_onset.
 """
 from corinfo_sim.dense import DenseParams
@@ -87,20 +87,16 @@ dv_soma/dt = (-g_L*v_soma + g_B*(v_basal - v_soma) + g_A*(v_apical - v_soma)) / 
 r : 1                   # rate sigma(u) of the previous step
 """ + STEP
 
-#: Time constant: fixed, τ = dt/η ...
-TAU_FIXED = """
-tau_step = tau : second  # membrane time constant, dt/tau = eta
+#: Time constant τ_t = dt/η_t of the Euler step: the neural step η, or where the schedule applies
+#: (``schedule_free``, ``schedule_nudged``: 1 or 0, set per run) η_t = max(η/(1 + 0.01 t), 0.001),
+#: t the step within the phase (restarting at each phase, as in the authors' code).
+TAU = """
+tau_step = dt/((1 - scheduled)*eta0 + scheduled*clip(eta0/(1 + 0.01*step_in_phase), 0.001, 1)) : second  # dt/eta_t
+scheduled = int(step < n_free)*schedule_free + int(step >= n_free)*schedule_nudged : 1  # the schedule applies
+step_in_phase = step - n_free*int(step >= n_free) - (n_minus - n_free)*int(step >= n_minus) : integer  # t
 """
-#: ... or the neural step schedule η_t = max(η/(1 + 0.01 t), 0.001) in the free phase (η after it) ...
-TAU_SCHEDULED_FREE = """
-tau_step = dt/(int(step < n_free)*clip(eta0/(1 + 0.01*step), 0.001, 1) + int(step >= n_free)*eta0) : second
-"""
-#: ... or in every phase, t restarting at each phase (the authors' code).
-TAU_SCHEDULED_BOTH = """
-tau_step = dt/clip(eta0/(1 + 0.01*step_in_phase), 0.001, 1) : second  # neural step schedule
-step_in_phase = step - n_free*int(step >= n_free) - (n_minus - n_free)*int(step >= n_minus) : integer
-"""
-TAU = {"off": TAU_FIXED, "free": TAU_SCHEDULED_FREE, "both": TAU_SCHEDULED_BOTH}
+#: Phases where the step schedule applies, by ``eta_schedule``: (free, nudged).
+SCHEDULED_PHASES = {"off": (0.0, 0.0), "free": (1.0, 0.0), "both": (1.0, 1.0)}
 
 #: Basal dendrite: the feedforward prediction.
 BASAL = """
@@ -224,13 +220,13 @@ z_inh_post = z_pre : 1 (summed)  # the apical dendrite receives its interneuron'
 """
 
 
-def pyramidal_equations(output, first, eta_schedule="off", inhibition="", extra=""):
+def pyramidal_equations(output, first, inhibition="", extra=""):
     """Equations of a pyramidal neuron of a hidden (``output=False``) or the output layer.
 
     ``first`` marks layer 1, whose basal input is a linked variable (from ``basal_1``);
     ``inhibition`` is a further term of the apical dendrite's lateral input (models/sparse.py).
     """
-    eqs = SOMA + TAU[eta_schedule] + BASAL.replace("{linked}", "(linked)" if first else "")
+    eqs = SOMA + TAU + BASAL.replace("{linked}", "(linked)" if first else "")
     eqs += (APICAL_OUTPUT if output else APICAL_HIDDEN).replace("{inhibition}", inhibition)
     return eqs + STORED + ("" if output else STORED_HIDDEN) + extra
 
@@ -277,10 +273,10 @@ def network(p, sparse=None):
     L = p.n_layers
     three = p.three_phase
     n_minus = p.n_free + p.n_nudged if three else p.steps_per_sample
-    namespace = dict(V0=p.V0, tau=p.tau, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma, lam=p.lam,
-                     n_minus=n_minus, contrast=-0.5 if three else 1.0)
-    if p.eta_schedule != "off":
-        namespace["eta0"] = p.eta
+    schedule_free, schedule_nudged = SCHEDULED_PHASES[p.eta_schedule]
+    namespace = dict(V0=p.V0, eta0=p.eta, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma, lam=p.lam,
+                     n_minus=n_minus, contrast=-0.5 if three else 1.0, schedule_free=schedule_free,
+                     schedule_nudged=schedule_nudged)
     ref_event = "plus_end" if three else "free_end"
     restart = RESTART_FROM_RATES if p.nudged_start == "rates" else ""
     events = phase_events(p)
@@ -308,7 +304,7 @@ def network(p, sparse=None):
         extra += layer["equations"] if layer else ""
         populations.append(Population(
             f"pyr_{k}", p.arch[k],
-            pyramidal_equations(out, first, p.eta_schedule, layer["inhibition"] if layer else "", extra),
+            pyramidal_equations(out, first, layer["inhibition"] if layer else "", extra),
             namespace=dict(g_B=1 / p.epsilon, g_A=1.0 if out else 1 / p.epsilon),
             events={name: (cond, "start", 2) for name, cond in events.items()}, operations=ops,
             state_schedule=slot["soma"], layer=k))

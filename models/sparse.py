@@ -122,7 +122,7 @@ PARAMETERS = COMMON + RATE + (
               "global inhibitory interneuron (default: all)", kind="ints", check=_check_layers, runtime=False),
     Parameter("eta_s", lambda v: (1e-6,) * (len(v["arch"]) - 2) + (0.01,), "steps η_s,k of the multipliers' "
               "dynamics, one per layer k = 1..L (default 1e-6 in hidden layers, 0.01 at the output)",
-              kind="floats", check=_check_eta_s),
+              kind="floats", check=_check_eta_s, runtime=True),
 )
 
 

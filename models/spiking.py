@@ -539,15 +539,15 @@ def network(p):
 
 
 # ---- parameters -------------------------------------------------------------------------------------
-def _quantity(name, unit, help_text):
-    return Parameter(name, DEFAULTS[name], help_text, kind="quantity", unit=unit)
+def _quantity(name, unit, help_text, runtime=False):
+    return Parameter(name, DEFAULTS[name], help_text, kind="quantity", unit=unit, runtime=runtime)
 
 
 PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULT_DT), "dt") + (
-    _quantity("nu_max", "Hz", "maximal firing rate ν_max of the pyramidal neurons"),
-    _quantity("nu_input", "Hz", "maximal firing rate of the input units (pixel x fires at ν_input x)"),
+    _quantity("nu_max", "Hz", "maximal firing rate ν_max of the pyramidal neurons", runtime=True),
+    _quantity("nu_input", "Hz", "maximal firing rate of the input units (pixel x fires at ν_input x)", runtime=True),
     _quantity("tau_s", "ms", "synaptic trace time constant τ_s"),
-    _quantity("tau_soma", "ms", "somatic time constant τ_soma"),
+    _quantity("tau_soma", "ms", "somatic time constant τ_soma", runtime=True),
     _quantity("t_free", "ms", "free phase length"),
     _quantity("t_nudged", "ms", "nudged phase length"),
     _quantity("t_window", "ms", "averaging window at the end of each phase"),

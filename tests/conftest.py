@@ -1,7 +1,10 @@
-"""Shared fixtures: Agg plotting, the dense oracle's parameters, and clean Brian2 devices."""
+"""Shared fixtures: Agg plotting, the dense oracle's parameters, clean Brian2 devices, and a
+build cache of the test session's own."""
 import matplotlib
 
 matplotlib.use("Agg")
+
+import os  # noqa: E402
 
 import brian2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -14,6 +17,20 @@ def dense_params(p):
     """The dense oracle's parameters for simulator Params ``p``."""
     return dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, eta=p.eta,
                              n_free=p.n_free, n_nudged=p.n_nudged, eta_schedule=p.eta_schedule)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def build_cache(tmp_path_factory):
+    """The tests' compiled networks go to a cache of their own (shared by the whole session and the
+    processes it starts), not to the user's."""
+    from corinfo_sim.buildcache import CACHE_ENV
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("build_cache"))
+    yield os.environ[CACHE_ENV]
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old
 
 
 @pytest.fixture(autouse=True)

@@ -196,7 +196,8 @@ def _crowded_tick_labels(ax, gap_pt=3.0):
 # --- every figure writes a PNG and a PDF -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [name for name in FIGURES if name != "raster"])  # raster: test_raster.py
+# raster: test_raster.py; sweep reads a sweep folder: test_sweep_figure.py
+@pytest.mark.parametrize("name", [name for name in FIGURES if name not in ("raster", "sweep")])
 def test_every_figure_writes_png_and_pdf(run, tmp_path, name):
     out = tmp_path / "figs" / f"{name}.png"
     paths = make_figure(name, run, out)

@@ -13,12 +13,9 @@ import numpy as np
 import pytest
 
 from corinfo_sim import training
-from corinfo_sim.cli import main
 from corinfo_sim.datasets import load_dataset
-from corinfo_sim.errors import CorInfoError
 from corinfo_sim.params import Params
 from corinfo_sim.progress import Reporter
-from corinfo_sim.runfolder import locked_folder
 from corinfo_sim.weights import init_weights
 
 EXE = os.path.join(os.path.dirname(sys.executable), "corinfo-sim")
@@ -78,6 +75,7 @@ def test_health_check_passes_healthy_networks():
     ("rates", ["rates ran away", "layer 1"]),
     ("constant", ["same for every test sample"]),
     ("chance", ["chance level", "10 %", "from 90.0 % in epoch 2"]),
+    ("below chance", ["2.0 % is below chance level", "--eta"]),
 ])
 def test_health_check_finds_collapses(case, words):
     W = init_weights((64, 12, 10), np.random.default_rng(1))
@@ -89,6 +87,9 @@ def test_health_check_finds_collapses(case, words):
         kwargs["rates"] = {1: (np.full((3, 12), 5e3), np.zeros((3, 12)))}
     elif case == "constant":
         kwargs["outputs"] = np.tile(np.linspace(0, 1, 10), (100, 1))
+    elif case == "below chance":  # 20 of 1000 right, with nothing earlier
+        labels = kwargs["labels"] = np.arange(1000) % 10
+        kwargs["outputs"] = np.eye(10)[np.where(np.arange(1000) < 20, labels, (labels + 1) % 10)] + 1e-3
     else:
         kwargs["outputs"] = np.tile(np.eye(10)[3], (100, 1)) + 1e-3 * np.random.default_rng(2).random((100, 10))
         kwargs["earlier"] = [0.5, 0.9, 0.8]
@@ -101,6 +102,8 @@ def test_health_check_finds_collapses(case, words):
 
 def test_chance_bound_follows_the_test_set_size():
     assert training.chance_bound(10, 10000) == pytest.approx(0.1 + 3 * 0.003)
+    assert training.chance_bound(10, 10000, below=True) == pytest.approx(0.1 - 3 * 0.003)
+    assert training.chance_bound(10, 20, below=True) < 0   # 20 samples: never below chance
     assert 0.127 < training.chance_bound(10, 1000) < 0.129   # 10.7 % of 1000 samples is chance
     assert training.chance_bound(100, 10000) < 0.014
 
@@ -353,7 +356,7 @@ def test_long_names_and_plain_npy_weights_give_one_line(tmp_path, run_folder):
 @pytest.mark.standalone
 def test_ctrl_c_during_the_compile(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([EXE, "train", "--dataset", "digits", "--epochs", "1", "--out", str(out)],
+    proc = subprocess.Popen([EXE, "train", "--dataset", "digits", "--epochs", "1", "--out", str(out), "--no-build-cache"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and not (out / "build" / "make.log").exists():

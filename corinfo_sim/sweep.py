@@ -1,0 +1,611 @@
+"""Sweeps: seeds × parameters × architectures, run on the cores of this machine or a Dask cluster.
+
+A sweep is described by a TOML file::
+
+    model = "antisparse"          # default: the default model
+    dataset = "digits"            # default: digits
+    epochs = 2                    # required
+    seeds = [0, 1]                # default [0]
+    [fixed]                       # every point
+    arch = [64, 100, 10]
+    [grid]                        # every combination of these lists
+    g_leak = [0.3, 0.5]
+    lr_ff = [[0.25, 0.175], [0.5, 0.35]]
+    [[points]]                    # and/or points listed one by one
+    g_leak = 0.4
+
+The keys of ``[fixed]``, ``[grid]`` and ``[[points]]`` are the options of ``corinfo-sim train``
+with underscores (``g_leak``, ``lr_ff``, ``lambda``, ``max_train_samples``, ...). The points are the
+grid's combinations followed by the listed points, each with every seed. Point ``p003_s1`` (the
+fourth parameter combination, seed 1) runs exactly the ``corinfo-sim train`` command line that
+its values make, into ``DIR/points/p003_s1/``, a normal run folder.
+
+Points run as tasks of Dask (``dask.distributed``): on a :class:`~distributed.LocalCluster` of
+worker processes with one thread each (default), or on an existing cluster (``--scheduler``).
+A worker keeps its compiled network between points and runs the next point on it whenever the
+point's network has the same structure (:func:`corinfo_sim.network.structure`: only seeds,
+learning rates, β, g_L, ε, λ, η and the like differ); other workers on the same host take the
+binary from the build cache (:mod:`corinfo_sim.buildcache`). ``results.csv`` counts the builds.
+
+Faults: a point that diverges or fails is recorded and the sweep goes on. A point whose worker
+dies is run again by another worker, from the last epoch its run folder committed, and ends as
+an uninterrupted run would (training resumes exactly). Running the sweep again with ``--resume``
+skips finished points and continues the others. After Ctrl-C every finished epoch is kept.
+
+Files of a sweep folder: ``sweep.toml`` (the spec), ``points/<id>/`` (run folders, each with
+``point.json``: status, host, build), ``results.csv`` (and ``results.parquet`` when pyarrow is
+installed): one row per point; ``summary.md``: the points grouped over seeds (mean ± std).
+"""
+import contextlib
+import csv
+import dataclasses
+import importlib.util
+import io
+import itertools
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+
+import numpy as np
+
+from .errors import CorInfoError
+
+#: Keys of a sweep file's top level.
+TOP_KEYS = ("model", "dataset", "data_dir", "epochs", "seeds", "fixed", "grid", "points", "description")
+#: ``corinfo-sim train`` options a sweep may set besides the model's parameters.
+RUN_OPTIONS = {"max_train_samples": "int", "max_test_samples": "int", "probe_samples": "ints",
+               "no_collapse_check": "bool", "init_weights": "path"}
+
+
+@dataclasses.dataclass
+class Point:
+    """One run of a sweep."""
+
+    id: str
+    seed: int
+    values: dict  # the sweep file's values of this point (without the seed)
+    argv: list    # the ``corinfo-sim`` command line it runs
+
+
+# ---- the sweep file ------------------------------------------------------------------------------
+def load_spec(path):
+    """Read and check a sweep file; return ``(spec dict, text)``. Errors name the key."""
+    import tomllib
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        spec = tomllib.loads(data.decode())
+    except OSError as e:
+        raise CorInfoError(f"cannot read the sweep file {path}: {e.strerror or e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise CorInfoError(f"{path} is not valid TOML: {e}") from None
+    where = path
+    for key in spec:
+        if key not in TOP_KEYS:
+            raise CorInfoError(f"{where}: unknown key {key!r}: the top level takes {', '.join(TOP_KEYS)}; "
+                               "parameters go in [fixed], [grid] or [[points]]")
+    if "epochs" not in spec:
+        raise CorInfoError(f"{where}: epochs is missing: add e.g. epochs = 2")
+    epochs = spec["epochs"]
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise CorInfoError(f"{where}: epochs must be a positive whole number, got {epochs!r}")
+    seeds = spec.setdefault("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0
+                                                        for s in seeds) or len(set(seeds)) != len(seeds):
+        raise CorInfoError(f"{where}: seeds must be a non-empty list of distinct non-negative whole numbers, "
+                           f"got {seeds!r}")
+    for key in ("model", "dataset", "data_dir", "description"):
+        if key in spec and not isinstance(spec[key], str):
+            raise CorInfoError(f"{where}: {key} must be a string, got {spec[key]!r}")
+    from .models import DEFAULT, VARIANTS
+    spec.setdefault("model", DEFAULT)
+    spec.setdefault("dataset", "digits")
+    if spec["model"] not in VARIANTS:
+        raise CorInfoError(f"{where}: unknown model {spec['model']!r}: choose one of {', '.join(VARIANTS)}")
+    for table in ("fixed", "grid"):
+        if not isinstance(spec.setdefault(table, {}), dict):
+            raise CorInfoError(f"{where}: {table} must be a table ([{table}])")
+    points = spec.setdefault("points", [])
+    if not isinstance(points, list) or any(not isinstance(p, dict) for p in points):
+        raise CorInfoError(f"{where}: points must be an array of tables ([[points]])")
+    for key, values in spec["grid"].items():
+        if not isinstance(values, list):
+            raise CorInfoError(f"{where}: [grid] {key} must be a list of values, got {values!r}")
+        if not values:
+            raise CorInfoError(f"{where}: [grid] {key} is empty: give at least one value")
+    for n, point in enumerate(points):
+        if not point:
+            raise CorInfoError(f"{where}: [[points]] number {n + 1} is empty: give at least one value")
+    return spec, data.decode()
+
+
+def _options(model):
+    """``{key: (option, kind)}`` of every key a sweep file may set for ``model``."""
+    from .models import get_variant
+    options = {}
+    for parameter in get_variant(model).parameters:
+        if parameter.cli and parameter.name != "seed":
+            key = parameter.cli[2:].replace("-", "_")
+            options[key] = (parameter.cli, parameter.kind)
+    for key, kind in RUN_OPTIONS.items():
+        options[key] = ("--" + key.replace("_", "-"), kind)
+    return options
+
+
+def _number(value, integer=False):
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    return ok and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _argument(where, key, value, option, kind, base="."):
+    """The command-line words of one value, after checking its type (one-line errors naming ``key``);
+    a file name is taken relative to the folder ``base``."""
+    def bad(what):
+        return CorInfoError(f"{where} {key}: expected {what}, got {value!r}")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        if key == "no_collapse_check":
+            return [option] if value else []
+        return [option if value else "--no-" + option[2:]]
+    if kind in ("floats", "ints"):
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(_number(v, integer=kind == "ints") for v in items):
+            raise bad("a list of " + ("whole numbers" if kind == "ints" else "numbers"))
+        return [option, ",".join(map(repr, items))]
+    if kind == "int":
+        if not _number(value, integer=True):
+            raise bad("a whole number")
+        return [option, str(value)]
+    if kind == "choice":
+        if not isinstance(value, str):
+            raise bad("a string")
+        return [option, value]
+    if kind == "path":  # relative to the sweep file's folder
+        if not isinstance(value, str) or not value:
+            raise bad("a file name")
+        path = os.path.join(os.path.abspath(base), value)
+        if not os.path.exists(path):
+            raise CorInfoError(f"{where} {key}: {path} does not exist")
+        return [option, path]
+    if not _number(value):  # float, quantity (in the option's unit), schedule (the decay factor)
+        raise bad("a number")
+    return [option, repr(float(value))]
+
+
+def _combinations(spec):
+    """The parameter combinations: the grid's, then the listed points, each over ``[fixed]``."""
+    grid = spec["grid"]
+    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else []
+    if not grid and not spec["points"]:
+        combos = [{}]
+    combos += [dict(point) for point in spec["points"]]
+    return [dict(spec["fixed"], **combo) for combo in combos]
+
+
+def expand(spec, out_dir, path="sweep"):
+    """Every point of ``spec`` (see the module docstring), its command line checked.
+
+    Returns
+    -------
+    list of Point
+    """
+    from .cli import _params, parse_args, train_inputs
+    from .params import _not_a_parameter
+    from .training import probe_samples
+    options = _options(spec["model"])
+    where = path
+    for table, values in [("[fixed]", spec["fixed"]), ("[grid]", spec["grid"])] + \
+            [("[[points]]", p) for p in spec["points"]]:
+        for key in values:
+            if key == "seed":
+                raise CorInfoError(f"{where}: {table} seed: seeds are given by the top-level key seeds = [...]")
+            if key not in options:
+                hint = _not_a_parameter(key, spec["model"])
+                raise CorInfoError(f"{where}: {table} {key}: unknown key ({hint}); keys are the options of "
+                                   f"'corinfo-sim train --model {spec['model']}' with underscores")
+    points, inputs = [], {}
+    for n, combo in enumerate(_combinations(spec)):
+        words = []
+        for key, value in combo.items():
+            table = "[grid]" if key in spec["grid"] else "[fixed]" if key in spec["fixed"] else "[[points]]"
+            words += _argument(f"{where}: {table}", key, value, *options[key], base=os.path.dirname(path))
+        for seed in spec["seeds"]:
+            pid = f"p{n:03d}_s{seed}"
+            argv = ["train", "--model", spec["model"], "--dataset", spec["dataset"], "--epochs",
+                    str(spec["epochs"]), "--seed", str(seed), "--out", os.path.join(out_dir, "points", pid)] + words
+            if spec.get("data_dir"):
+                argv += ["--data-dir", spec["data_dir"]]
+            try:
+                args = parse_args(argv)
+                key = (args.dataset, args.max_test_samples)
+                if key not in inputs:
+                    inputs[key] = train_inputs(args)
+                dataset, _ = inputs[key]
+                params = _params(args, dataset)
+                probe_samples(dataset, args.probe_samples)
+                if dataset.X_train.shape[1] != params.arch[0] or dataset.n_classes != params.arch[-1]:
+                    raise CorInfoError(f"arch {','.join(map(str, params.arch))} does not fit {dataset.name} "
+                                       f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes)")
+            except CorInfoError as e:
+                raise CorInfoError(f"{where}: point {pid} ({_describe(combo) or 'defaults'}): {e}") from None
+            points.append(Point(id=pid, seed=seed, values=combo, argv=argv))
+    return points
+
+
+def _describe(values):
+    return ", ".join(f"{k}={_text(v)}" for k, v in values.items())
+
+
+def _text(value):
+    if isinstance(value, list):
+        return ",".join(map(_text, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---- running a point (on a worker) ----------------------------------------------------------------
+_WORKER = {}  # this worker process's compiled network: {"key": ..., "session": ...}
+
+
+def _worker_session(args, dataset, params, out_dir):
+    """The compiled network of this worker for ``params``: kept from the last point when the
+    structure is the same (``"reused"``), else built (``"cache"`` or ``"compiled"``)."""
+    from .network import structure
+    from .training import make_session, probe_samples
+    key = (structure(params), dataset.name, args.data_dir, args.max_train_samples, args.max_test_samples,
+           tuple(probe_samples(dataset, args.probe_samples)), args.device, args.threads, args.build_cache, out_dir)
+    if _WORKER.get("key") == key:
+        return _WORKER["session"], "reused"
+    _drop_session()
+    build_dir = os.path.join(out_dir, "builds", f"{socket.gethostname()}-{os.getpid()}")
+    session = make_session(params, dataset, build_dir, args.max_train_samples, args.device,
+                           threads=args.threads, probe=args.probe_samples, build_cache=args.build_cache)
+    _WORKER.update(key=key, session=session)
+    return session, "cache" if session.from_cache else "compiled"
+
+
+def _drop_session():
+    """Close this worker's compiled network, if any."""
+    session = _WORKER.pop("session", None)
+    _WORKER.clear()
+    if session is not None:
+        with contextlib.suppress(Exception):
+            session.close()
+
+
+def _import_brian2():
+    """Import Brian2 in a worker's task thread (its import sets a SIGINT handler, which only the
+    main thread may do; a worker is stopped by its scheduler, not by Ctrl-C)."""
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        return
+    original = signal.signal
+    signal.signal = lambda *args: None
+    try:
+        importlib.import_module("brian2")
+    finally:
+        signal.signal = original
+
+
+def run_point(pid, argv, out_dir):
+    """Run point ``pid`` (a Dask task): the ``corinfo-sim`` command line ``argv``, resuming what
+    its run folder holds; never raises.
+
+    Returns
+    -------
+    dict
+        What ``point.json`` holds: ``status`` (``done``, ``diverged`` or ``failed: <line>``),
+        ``host``, ``pid``, ``build`` (``compiled``, ``cache``, ``reused`` or ``-`` when there
+        was nothing to run), ``build_s`` and ``seconds``.
+    """
+    _import_brian2()
+    from .cli import parse_args, quiet_brian2, train_from_args, train_inputs
+    from .training import Diverged, epochs_done, has_run, write_json
+    quiet_brian2()
+    start = time.time()
+    info = {"id": pid, "host": socket.gethostname(), "pid": os.getpid(), "build": "-", "build_s": 0.0}
+    try:
+        args = parse_args(argv)
+        args.resume = has_run(args.out)  # a point a dead worker left is continued
+        dataset, params = train_inputs(args)
+        if epochs_done(args.out) < args.epochs:
+            session, info["build"] = _worker_session(args, dataset, params, out_dir)
+            info["build_s"] = session.build_s if info["build"] != "reused" else 0.0
+        else:
+            session = None
+        train_from_args(args, progress=lambda line: None, session=session, inputs=(dataset, params))
+        info["status"] = "done"
+    except Diverged as e:
+        info["status"], info["message"] = "diverged", str(e)
+    except Exception as e:  # noqa: BLE001 - a failing point must not stop the sweep
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        info["status"] = f"failed: {detail}" if isinstance(e, CorInfoError) else \
+            f"failed: {e.__class__.__name__}{': ' + detail if detail else ''}"
+        _drop_session()  # the next point starts from a new network
+    info["seconds"] = time.time() - start
+    folder = os.path.join(out_dir, "points", pid)
+    os.makedirs(folder, exist_ok=True)
+    write_json(os.path.join(folder, "point.json"), info)
+    return info
+
+
+# ---- results ---------------------------------------------------------------------------------------
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def point_row(point, out_dir, keys):
+    """One row of ``results.csv`` from the point's run folder."""
+    folder = os.path.join(out_dir, "points", point.id)
+    info = _read_json(os.path.join(folder, "point.json")) or {}
+    metrics = _read_json(os.path.join(folder, "metrics.json")) or {}
+    test = list(metrics.get("test_acc", []))[:metrics.get("epochs_done", 0)]
+    row = {"id": point.id, "seed": point.seed}
+    for key in keys:
+        row[key] = _text(point.values[key]) if key in point.values else ""
+    row["status"] = info.get("status", "pending")
+    row["epochs_done"] = len(test)
+    row["final_test_acc"] = 100 * test[-1] if test else float("nan")
+    row["best_test_acc"] = 100 * max(test) if test else float("nan")
+    row["best_epoch"] = 1 + int(np.argmax(test)) if test else ""
+    row["test_acc_per_epoch"] = " ".join(f"{100 * a:.2f}" for a in test)
+    train_s = metrics.get("train_s", [])[:len(test)]
+    row["train_s_per_epoch"] = float(np.mean(train_s)) if train_s else float("nan")
+    epoch_s = metrics.get("epoch_s", [])[:len(test)]
+    row["epoch_s"] = float(np.mean(epoch_s)) if epoch_s else float("nan")
+    row["host"] = info.get("host", "")
+    row["build"] = info.get("build", "")
+    row["build_s"] = info.get("build_s", float("nan"))
+    return row
+
+
+def _swept_keys(points):
+    keys = []
+    for point in points:
+        keys += [k for k in point.values if k not in keys]
+    return keys
+
+
+def write_results(points, out_dir, spec):
+    """Write ``results.csv`` (and ``results.parquet`` with pyarrow) and ``summary.md``; return the rows."""
+    keys = _swept_keys(points)
+    rows = [point_row(p, out_dir, keys) for p in points]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) and math.isfinite(v) else
+                             "" if isinstance(v, float) else v) for k, v in row.items()})
+    _write_text(os.path.join(out_dir, "results.csv"), buf.getvalue())
+    try:
+        import pyarrow
+        import pyarrow.parquet
+        table = pyarrow.Table.from_pylist([{k: (str(v) if k in keys or k == "best_epoch" else v)
+                                            for k, v in row.items()} for row in rows])
+        pyarrow.parquet.write_table(table, os.path.join(out_dir, "results.parquet"))
+    except ImportError:
+        pass
+    _write_text(os.path.join(out_dir, "summary.md"), summary_markdown(rows, keys, spec))
+    return rows
+
+
+def _write_text(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _mean_std(values):
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "–"
+    return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
+
+
+def build_counts(rows):
+    """``{"compiled": n, "cache": n, "reused": n}`` over the points that ran a network."""
+    return {kind: sum(r["build"] == kind for r in rows) for kind in ("compiled", "cache", "reused")}
+
+
+def summary_markdown(rows, keys, spec):
+    """The points grouped over seeds: final and best test accuracy, mean ± std (population std)."""
+    fixed = [k for k in keys if len({row[k] for row in rows}) == 1]
+    keys = [k for k in keys if k not in fixed]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    lines = [f"# Sweep: {spec['model']} on {spec['dataset']}, {spec['epochs']} epochs, seeds "
+             f"{', '.join(map(str, spec['seeds']))}", ""]
+    if spec.get("description"):
+        lines += [spec["description"], ""]
+    if fixed:
+        lines += ["Every point: " + ", ".join(f"{k} = {rows[0][k]}" for k in fixed) + ".", ""]
+    head = keys + ["seeds", "final test acc. (%)", "best test acc. (%)", "status"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for values, group in groups.items():
+        statuses = {}
+        for r in group:
+            statuses[r["status"].split(":")[0]] = statuses.get(r["status"].split(":")[0], 0) + 1
+        lines.append("| " + " | ".join(list(values) + [
+            str(len(group)), _mean_std([r["final_test_acc"] for r in group]),
+            _mean_std([r["best_test_acc"] for r in group]),
+            ", ".join(f"{n} {s}" for s, n in statuses.items())]) + " |")
+    counts = build_counts(rows)
+    ran = sum(counts.values())
+    lines += ["", f"Builds: {counts['compiled']} compiled, {counts['cache']} from the build cache, "
+                  f"{counts['reused']} points re-ran a worker's network ({ran} points ran)."]
+    return "\n".join(lines) + "\n"
+
+
+# ---- the sweep ---------------------------------------------------------------------------------------
+def _client(workers, scheduler, progress):
+    """A Dask client: of an existing scheduler, or of a new LocalCluster. Returns ``(client, cluster)``."""
+    import logging
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise CorInfoError("sweeps need Dask: pip install 'dask[distributed]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise CorInfoError(f"cannot reach the Dask scheduler at {scheduler} ({e.__class__.__name__}): start it "
+                               "with 'dask scheduler', or leave out --scheduler for a local cluster") from None
+        n = len(client.scheduler_info().get("workers", {}))
+        progress(f"Dask scheduler {scheduler}: {n} worker{'s' * (n != 1)}")
+        cluster = None
+    else:
+        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=dashboard, silence_logs=logging.ERROR)
+        client = Client(cluster)
+        progress(f"local Dask cluster: {workers} worker process{'es' * (workers != 1)}, one thread each")
+    if "dashboard" in client.scheduler_info().get("services", {}):
+        progress(f"Dask dashboard: {client.dashboard_link}")
+    return client, cluster
+
+
+def _status(point, out_dir):
+    info = _read_json(os.path.join(out_dir, "points", point.id, "point.json")) or {}
+    return info.get("status", "")
+
+
+def _point_line(n, total, row):
+    acc = (f"test {row['final_test_acc']:6.2f} % (best {row['best_test_acc']:.2f} %)"
+           if math.isfinite(row["final_test_acc"]) else "no finished epoch")
+    return (f"[{n:>{len(str(total))}}/{total}] {row['id']}  {row['status'].split(':')[0]:<8} {acc}  "
+            f"{row['epochs_done']} epoch{'s' * (row['epochs_done'] != 1)}  {row['host']}"
+            + (f"  ({row['status']})" if row["status"].startswith("failed") else ""))
+
+
+def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, progress=print, build_cache=True):
+    """Run every point of the sweep file ``spec_path`` into ``out_dir``; return the result rows.
+
+    Parameters
+    ----------
+    spec_path : str
+        The TOML sweep file (see the module docstring).
+    out_dir : str
+        Sweep folder (created; locked while the sweep runs).
+    workers : int, optional
+        Worker processes of the local cluster (default: the machine's cores).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``) instead of a local cluster.
+    resume : bool
+        Continue the sweep in ``out_dir``: finished points are kept, the others continued.
+    progress : callable
+        Receives a line per event (cluster, finished point with the overall ETA).
+    build_cache : bool
+        Whether the points use the build cache.
+    """
+    from .progress import _duration
+    from .runfolder import locked_folder
+    spec, text = load_spec(spec_path)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise CorInfoError(f"--workers must be a positive whole number, got {workers!r}")
+    workers = workers or os.cpu_count() or 1
+    with locked_folder(out_dir, what="sweep folder") as folder:
+        points = expand(spec, folder, spec_path)
+        if not build_cache:
+            for point in points:
+                point.argv.append("--no-build-cache")
+        saved = os.path.join(folder, "sweep.toml")
+        if os.path.exists(saved):
+            if not resume:
+                raise CorInfoError(f"{out_dir} already holds a sweep: continue it with --resume or choose another --out")
+            old_spec, _ = load_spec(saved)
+            if dict(old_spec, epochs=0) != dict(spec, epochs=0):
+                raise CorInfoError(f"cannot resume: {saved} is another sweep (only epochs may change); "
+                                   "choose another --out")
+        todo = [p for p in points if not (resume and _finished(p, folder, spec["epochs"]))]
+        progress(f"sweep {os.path.basename(spec_path)}: {len(points)} points ({len(points) - len(todo)} finished "
+                 f"before), {spec['epochs']} epochs each, into {out_dir}")
+        client, cluster = _client(workers, scheduler, progress) if todo else (None, None)
+        try:
+            _write_text(saved, text)  # once the workers are there
+            if todo:
+                _run_points(todo, points, folder, spec, client, cluster, progress, _duration)
+        finally:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=10)
+                    if cluster is not None:
+                        cluster.close(timeout=10)
+        rows = write_results(points, folder, spec)
+        shutil.rmtree(os.path.join(folder, "builds"), ignore_errors=True)
+        counts = build_counts(rows)
+        done = sum(r["status"] == "done" for r in rows)
+        progress(f"sweep finished: {done} of {len(rows)} points done; {counts['compiled']} compiled, "
+                 f"{counts['cache']} from the build cache, {counts['reused']} re-used a worker's network; "
+                 f"results in {os.path.join(out_dir, 'results.csv')} and summary.md")
+    return rows
+
+
+def _finished(point, folder, epochs):
+    """Whether a point needs no more work: diverged, or done with ``epochs`` epochs."""
+    from .training import epochs_done
+    status = _status(point, folder)
+    return status == "diverged" or (status == "done" and epochs_done(os.path.join(folder, "points", point.id))
+                                    >= epochs)
+
+
+def _run_points(todo, points, folder, spec, client, cluster, progress, duration):
+    from distributed import as_completed
+    futures = []
+    try:
+        start = time.time()
+        # the run folders are the tasks' state: a task run twice (after a worker died) resumes
+        futures = [client.submit(run_point, p.id, p.argv, folder, key=f"corinfo-{p.id}-{os.getpid()}-{start:.0f}",
+                                 pure=False) for p in todo]
+        keys = _swept_keys(points)
+        by_id = {p.id: p for p in points}
+        for n, future in enumerate(as_completed(futures), start=1):
+            try:
+                info = future.result()
+            except Exception as e:  # noqa: BLE001 - the task itself failed (e.g. its workers kept dying)
+                detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                info = {"id": todo[futures.index(future)].id, "status": f"failed: {e.__class__.__name__}: {detail}"}
+                _record_failure(folder, info)
+            row = point_row(by_id[info["id"]], folder, keys)
+            elapsed = time.time() - start
+            eta = elapsed / n * (len(todo) - n)
+            progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, {duration(elapsed)} elapsed"
+                     + (f", ETA {duration(eta)}" if n < len(todo) else ""))
+            write_results(points, folder, spec)
+    except KeyboardInterrupt:
+        if cluster is not None:
+            _kill_children()  # workers cannot be interrupted: stop them, their binaries and compilers now
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+
+
+def _kill_children():
+    """Kill the processes this one started (the local cluster's workers and what they run), but
+    Python's resource tracker, which cleans up after them."""
+    import psutil
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if not any("resource_tracker" in word for word in child.cmdline()):
+                child.kill()
+
+
+def _record_failure(folder, info):
+    from .training import write_json
+    path = os.path.join(folder, "points", info["id"])
+    os.makedirs(path, exist_ok=True)
+    write_json(os.path.join(path, "point.json"), dict(info, host="", build="-"))
+
