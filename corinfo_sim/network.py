@@ -34,8 +34,8 @@ output. Recordings are gated by events, so one run needs no monitor switched on 
 standalone mode, weights and the plan's arrays are passed to every run through ``run_args``,
 so one build serves every epoch and seed.
 
-The constants of the equations that are real numbers (g_L, ε, λ, γ, V0, τ = dt/η, the
-variants' own) are not compiled in as literals: the builder declares each one as a shared
+The constants of the equations that are real numbers (g_L, ε, λ, γ, V0, η, the switches of
+the step schedule, the variants' own) are not compiled in as literals: the builder declares each one as a shared
 constant variable (``g_L : 1 (shared, constant)``) of every group that uses it and sets it for
 every run (:meth:`CorInfoNetwork.set_params`). Networks whose parameters differ only in such
 values, learning rates, seed or β have the same :func:`structure` and the same generated code,
@@ -402,7 +402,6 @@ class CorInfoNetwork:
         # which every object that uses them declares
         self._run_namespace = {k: v for k, v in ns.items() if not is_run_time_value(v)}
         self.structure = structure(p)
-        self._knob_values = {}
         self.set_params(p)
         self.set_weights(weights)
 
@@ -502,12 +501,12 @@ class CorInfoNetwork:
         own = {obj.name: obj.namespace for obj in spec.populations + spec.pathways}
         base = dict(spec.namespace, row_period=self.row_period)
         self.params, self.spec = params, spec
-        self._knob_values = {}
+        self._run_time_values = {}
         for name, variable, key in self._run_time_names:
             owner = self.groups.get(name) or self.synapses[name]
-            self._knob_values[getattr(owner, variable)] = dict(base, **own[name])[key]
+            self._run_time_values[getattr(owner, variable)] = dict(base, **own[name])[key]
         if not self.standalone:
-            for view, value in self._knob_values.items():
+            for view, value in self._run_time_values.items():
                 view[:] = value
 
     def _checked_inputs(self, p, images, weights):
@@ -553,7 +552,7 @@ class CorInfoNetwork:
         extra = self.spec.plan_values(plan) if self.spec.plan_values else {}
         for (population, variable), array in extra.get("variables", {}).items():
             values[getattr(self.groups[population], variable)] = array
-        values.update(self._knob_values)
+        values.update(self._run_time_values)
         return values, extra.get("timed", {})
 
     def set_weights(self, weights, lr_factor=1.0):

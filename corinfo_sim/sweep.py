@@ -79,13 +79,13 @@ def load_spec(path):
     import tomllib
     try:
         with open(path, "rb") as f:
-            data = f.read()
-        spec = tomllib.loads(data.decode())
+            text = f.read().decode()
+        spec = tomllib.loads(text)
     except OSError as e:
         raise CorInfoError(f"cannot read the sweep file {path}: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise CorInfoError(f"{path} is not valid TOML: {e}") from None
-    where = path
+    where = path  # named in every message
     for key in spec:
         if key not in TOP_KEYS:
             raise CorInfoError(f"{where}: unknown key {key!r}: the top level takes {', '.join(TOP_KEYS)}; "
@@ -122,7 +122,7 @@ def load_spec(path):
     for n, point in enumerate(points):
         if not point:
             raise CorInfoError(f"{where}: [[points]] number {n + 1} is empty: give at least one value")
-    return spec, data.decode()
+    return spec, text
 
 
 def _options(model):
