@@ -377,10 +377,14 @@ def _swept_keys(points):
     return keys
 
 
-def write_results(points, out_dir, spec):
-    """Write ``results.csv`` (and ``results.parquet`` with pyarrow) and ``summary.md``; return the rows."""
+def write_results(points, out_dir, spec, known=None):
+    """Write ``results.csv`` (and ``results.parquet`` with pyarrow) and ``summary.md``; return the rows.
+
+    ``known`` (``{id: row}``, kept up to date by the caller) spares reading every point's folder
+    again after each finished point.
+    """
     keys = _swept_keys(points)
-    rows = [point_row(p, out_dir, keys) for p in points]
+    rows = [known[p.id] if known else point_row(p, out_dir, keys) for p in points]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -571,6 +575,7 @@ def _run_points(todo, points, folder, spec, client, cluster, progress, duration)
                                  pure=False) for p in todo]
         keys = _swept_keys(points)
         by_id = {p.id: p for p in points}
+        known = {p.id: point_row(p, folder, keys) for p in points}
         for n, future in enumerate(as_completed(futures), start=1):
             try:
                 info = future.result()
@@ -578,12 +583,12 @@ def _run_points(todo, points, folder, spec, client, cluster, progress, duration)
                 detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
                 info = {"id": todo[futures.index(future)].id, "status": f"failed: {e.__class__.__name__}: {detail}"}
                 _record_failure(folder, info)
-            row = point_row(by_id[info["id"]], folder, keys)
+            row = known[info["id"]] = point_row(by_id[info["id"]], folder, keys)
             elapsed = time.time() - start
             eta = elapsed / n * (len(todo) - n)
             progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, {duration(elapsed)} elapsed"
                      + (f", ETA {duration(eta)}" if n < len(todo) else ""))
-            write_results(points, folder, spec)
+            write_results(points, folder, spec, known)
     except KeyboardInterrupt:
         if cluster is not None:
             _kill_children()  # workers cannot be interrupted: stop them, their binaries and compilers now
