@@ -5,9 +5,16 @@ on the first samples of a data set, and prints one JSON object. Figures are wall
 this machine, measured inside the compiled run (loading the binary's data is not counted in
 ``ms_per_sample``; it is in ``run_s``). The dense baseline (:mod:`corinfo_sim.dense`, batch 1,
 input drive computed once per sample) runs the same algorithm in the same process, its BLAS on
-``threads`` threads.
+``threads`` threads. ``peak_rss_mb`` is the compiled binary's peak memory (resident set size).
+
+``eval_ms_per_sample`` times the evaluation a training run uses
+(:func:`corinfo_sim.training.evaluation_path`): for the variants with an exact dense oracle the
+batched dense free phase on the same evaluation samples and the trained weights, else the
+compiled network's test segment; ``network_eval_ms_per_sample`` always times the latter.
 """
+import contextlib
 import os
+import sys
 import tempfile
 import time
 
@@ -21,8 +28,37 @@ from .models import DEFAULT
 from .params import make_params
 from .session import Session
 from .network import Plan
-from .training import environment
+from .training import batched_evaluation, environment, evaluation_path
 from .weights import init_weights
+
+
+#: Runs the compiled binary (its command line in argv) and prints the binary's peak memory.
+_RSS_WRAPPER = """
+import os, sys
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+print("corinfo-rss-kb", usage.ru_maxrss, flush=True)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@contextlib.contextmanager
+def _peak_memory_reported():
+    """Compiled runs within report their binary's peak memory (RSS) in their output."""
+    pref = "devices.cpp_standalone.run_cmd_unix"
+    before = brian2.prefs[pref]
+    brian2.prefs[pref] = [sys.executable, "-c", _RSS_WRAPPER, "./main"]
+    try:
+        yield
+    finally:
+        brian2.prefs[pref] = before
+
+
+def _reported_peak_memory(stdout_path):
+    """Peak RSS in MB that :func:`_peak_memory_reported` wrote to a run's output."""
+    with open(stdout_path) as f:
+        kb = [int(line.split()[1]) for line in f if line.startswith("corinfo-rss-kb ")]
+    return kb[-1] / 1024
 
 
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
@@ -58,15 +94,25 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         try:
             plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
                              beta=np.ones(samples))
-            result = session.run(plan, weights)
+            with _peak_memory_reported():
+                result = session.run(plan, weights)
+            peak_rss_mb = _reported_peak_memory(session._stdout_path())
         finally:
             session.close()
+    evaluation = evaluation_path(params)
+    network_eval_ms = 1e3 * result.segment_s["test"] / eval_samples
+    if evaluation == "batched":
+        _, seconds = batched_evaluation(result.weights, images[samples:], params, threads)
+        eval_ms = 1e3 * seconds / eval_samples
+    else:
+        eval_ms = network_eval_ms
     out = {
         "model": params.model, "arch": list(arch), "inputs": dataset.name if dataset else "random",
         "samples": samples, "eval_samples": eval_samples,
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
-        "eval_ms_per_sample": 1e3 * result.segment_s["test"] / eval_samples,
-        "compile_s": session.build_s, "run_s": result.seconds,
+        "evaluation": evaluation, "eval_ms_per_sample": eval_ms, "network_eval_ms_per_sample": network_eval_ms,
+        "compile_s": session.build_s, "run_s": result.seconds, "peak_rss_mb": peak_rss_mb,
+        "threads_used": result.threads,
         "steps_per_sample": params.steps_per_sample, "sample_ms": float(params.sample_duration / brian2.ms),
     }
     out["us_per_step"] = 1e3 * out["ms_per_sample"] / params.steps_per_sample

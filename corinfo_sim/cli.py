@@ -142,6 +142,19 @@ def add_build_cache_option(parser):
                              "and store new builds there (default on)" % CACHE_ENV)
 
 
+def _add_evaluation_option(parser):
+    """``--evaluation {batched,network}`` (see :func:`corinfo_sim.training.evaluation_path`)."""
+    from .models import VARIANTS, get_variant
+    from .training import EVALUATIONS
+    exact = [name for name in VARIANTS if get_variant(name).exact_oracle]
+    others = [name for name in VARIANTS if name not in exact]
+    parser.add_argument("--evaluation", choices=EVALUATIONS,
+                        help="how the test samples are evaluated (free phase only): batched, the dense numpy network "
+                             "on many samples at once (the same mathematics, for models whose dense network is "
+                             "exact), or network, the compiled network one sample after the other (default batched "
+                             f"for the models {', '.join(exact)}, network for {', '.join(others) or 'the others'})")
+
+
 def _add_model_args(p, variant, learning=False):
     from .models import DEFAULT, VARIANTS
     p.add_argument("--model", choices=VARIANTS,
@@ -149,7 +162,8 @@ def _add_model_args(p, variant, learning=False):
                         "corinfo-sim COMMAND --model NAME --help")
     p.add_argument("--device", choices=("cpp_standalone", "runtime"), default="cpp_standalone",
                    help="Brian2 device (default cpp_standalone: compiled C++; runtime: no compiler, small networks)")
-    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run (default 1)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads of the compiled run, and BLAS threads "
+                                                                     "of the batched evaluation (default 1)")
     add_build_cache_option(p)
     _parameter_options(p, variant, learning)
 
@@ -203,6 +217,7 @@ def build_parser(model=None):
                    help="train on when the network collapses (runaway weights, chance accuracy); NaN and inf "
                         "always stop a run")
     t.add_argument("--keep-build", action="store_true", help="keep the generated C++ in OUT/build")
+    _add_evaluation_option(t)
     _add_model_args(t, variant, learning=True)
 
     e = sub.add_parser("evaluate", help="test accuracy of a weights file or run folder")
@@ -211,15 +226,17 @@ def build_parser(model=None):
     _add_data_args(e, "the run's, else digits")
     e.add_argument("--max-test-samples", type=_positive_int, metavar="N",
                    help="evaluate on the first N test samples (default: all)")
+    _add_evaluation_option(e)
     _add_model_args(e, variant)
 
     b = sub.add_parser("bench", help="time compiled training and evaluation (random inputs or a data set)")
     b.add_argument("--arch", type=_ints, default=(784, 500, 10), metavar="N0,N1,...",
                    help="layer sizes, input first (default 784,500,10)")
     b.add_argument("--samples", type=_positive_int, default=1000, metavar="N",
-                   help="training samples timed, and as many evaluation samples (default 1000)")
+                   help="training samples timed, and as many evaluation samples, in the network and, for the "
+                        "models with an exact dense network, batched (default 1000)")
     b.add_argument("--threads", type=_positive_int, default=1, help="OpenMP threads, and BLAS threads of the "
-                                                                     "dense baseline (default 1)")
+                                                                     "dense baseline and the batched evaluation (default 1)")
     b.add_argument("--dense-samples", type=int, default=200, metavar="N",
                    help="samples timed for the dense numpy baseline, 0 to skip it (default 200)")
     b.add_argument("--model", default=variant.name, help=f"model variant (default {DEFAULT})")
@@ -410,7 +427,7 @@ def train_from_args(args, progress, session=None, inputs=None):
                  resume=args.resume, max_train=args.max_train_samples, device=args.device,
                  threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
                  progress=progress, collapse_check=not args.no_collapse_check, build_cache=args.build_cache,
-                 session=session)
+                 session=session, evaluation=getattr(args, "evaluation", None))
 
 
 def cmd_train(args):
@@ -425,7 +442,7 @@ def cmd_evaluate(args):
     from .training import evaluate
     weights, dataset, params = _load_for_run(args)
     acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads,
-                      progress=_reporter(sys.stderr), build_cache=args.build_cache)
+                      progress=_reporter(sys.stderr), build_cache=args.build_cache, evaluation=args.evaluation)
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 

@@ -3,13 +3,16 @@
 This is the reference the Brian2 simulation must match: the tests use it as their
 oracle, and ``corinfo-sim bench`` times it as the baseline. It follows ``docs/model.md`` of the
 project literally, in the paper's dimensionless units, with online updates (one sample per
-update) and the input drive ``W_ff,1 x`` computed once per sample.
+update) and the input drive ``W_ff,1 x`` computed once per sample. The free phase also runs on
+a batch of samples at once (:func:`free_rates`): the same functions, with the samples as columns.
 
 Notation
 --------
 Layers ``k = 0..L`` with ``r_0 = x``. ``W["Wff{k}"]`` is n_k × n_{k-1} (k = 1..L),
 ``W["Wfb{k}"]`` is n_k × n_{k+1} (k = 1..L-1), ``W["B{k}"]`` is n_k × n_k (k = 1..L).
-Potentials and rates are lists indexed by layer: ``u[0]`` is None, ``r[0] = x``.
+Potentials and rates are lists indexed by layer: ``u[0]`` is None, ``r[0] = x``. A state is
+one sample (vectors, ``u_k`` of shape (n_k,)) or a batch (matrices, (n_k, n_samples): one
+column per sample, the multipliers ``s_k``, ``q_k`` of shape (n_samples,)).
 ε = ``epsilon``, λ = ``lam``, γ = (1 − λ)/λ, g_L = ``g_leak``, η = ``eta``.
 
 Neural dynamics (one forward-Euler step ``u_k ← u_k + η_t du_k``)
@@ -26,7 +29,7 @@ Neural dynamics (one forward-Euler step ``u_k ← u_k + η_t du_k``)
 - sparse layer k (CorInfoMax-Sparse): a global inhibitory interneuron with potential
   ``q_k`` holds the Lagrange multiplier ``s_k ≥ 0`` of the constraint ``Σ_i r_k,i ≤ 1``.
   After layer k's rates of the step are computed:
-  ``q_k ← q_k + η_s,k (Σ_i r_k,i − 1 − q_k + s_k)``, then ``s_k ← ReLU(q_k)``;
+  ``q_k ← q_k + η_s,k (Σ_i r_k,i − 1 − q_k + s_k)``, then ``s_k ← ReLU(q_k)`` (per sample);
   the soma update of the step used the ``s_k`` from before this update.
 - step size: η, or with a schedule ``η_t = max(η / (1 + 0.01 t), 0.001)``, t the index of
   the step within its phase.
@@ -165,10 +168,10 @@ def rates(x, u, p=None):
 
     Parameters
     ----------
-    x : ndarray (n_0,)
+    x : ndarray (n_0,) or (n_0, n_samples)
         Input rates, returned as ``r[0]``.
     u : list of ndarray
-        Potentials of layers 1..L.
+        Potentials of layers 1..L (vectors, or matrices with one column per sample).
     p : DenseParams, optional
         For its ``sparse_layers`` (ReLU rates); all layers use the hard sigmoid when None.
     """
@@ -183,10 +186,11 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
     ----------
     W : dict
         Weights in the public format.
-    x : ndarray (n_0,)
-        Input rates.
-    y : ndarray (n_L,)
-        One-hot label (only used when ``beta != 0``).
+    x : ndarray (n_0,) or (n_0, n_samples)
+        Input rates: one sample, or a batch with one column per sample (then every state below
+        has one column, or entry, per sample).
+    y : ndarray (n_L,) or (n_L, n_samples)
+        One-hot label (only used when ``beta != 0``; for a batch, (n_L, 1) broadcasts).
     beta : float
         Nudging strength (0 in the free phase).
     n_steps : int
@@ -196,7 +200,8 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
         schedule (``nudged_start`` and ``three_phase`` belong to :func:`run_phase` and
         :func:`train_sample`).
     u : list of ndarray, optional
-        Somatic potentials of layers 1..L (index 0 unused); zeros when None. Not modified.
+        Somatic potentials of layers 1..L (index 0 unused); zeros (of the type of ``x`` and the
+        weights) when None. Not modified.
     drive : ndarray, optional
         ``W_ff,1 x``, computed when None.
     first_step : int, optional
@@ -205,7 +210,8 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
         ``p.eta_schedule`` is not "off"; None gives the constant η.
     s, q : dict, optional
         ``{k: s_k}`` and ``{k: q_k}`` of the sparse layers at the start (0 for a missing
-        layer); when given, the dicts are updated in place to the values at the end.
+        layer; for a batch, arrays (n_samples,) or scalars); when given, the dicts are updated
+        in place to the values at the end.
 
     Returns
     -------
@@ -215,7 +221,8 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
     L = n_layers(W)
     sparse = _check_sparse(p, L)
     if u is None:
-        u = [None] + [np.zeros(W[f"B{k}"].shape[0]) for k in range(1, L + 1)]
+        dtype = np.result_type(x, W["B1"])
+        u = [None] + [np.zeros(W[f"B{k}"].shape[:1] + np.shape(x)[1:], dtype=dtype) for k in range(1, L + 1)]
     if drive is None:
         drive = W["Wff1"] @ x
     s = {} if s is None else s
@@ -256,8 +263,8 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
             r = [x] + [activation(u[k], is_sparse[k]) for k in range(1, L + 1)]
         # the multipliers read only their own layer's new rates: the same in either order
         for k in sparse:
-            q[k] = q[k] + p.eta_s[k - 1] * (r[k].sum() - 1.0 - q[k] + s[k])
-            s[k] = max(q[k], 0.0)
+            q[k] = q[k] + p.eta_s[k - 1] * (r[k].sum(axis=0) - 1.0 - q[k] + s[k])
+            s[k] = np.maximum(q[k], 0.0)
     return u
 
 
@@ -385,11 +392,44 @@ def train_sample(W, x, y, beta, lr_ff, lr_fb, p, states=None):
     return free.r, nudged.r
 
 
-def predict(W, X, p):
-    """Free-phase output rates for each row of ``X`` (shape (n, n_L))."""
+def free_rates(W, X, p, batch=1000, dtype=np.float64):
+    """Free-phase rates of every layer for every row of ``X``, a batch of samples at a time.
+
+    Each block of ``batch`` samples runs :func:`run_phase` (β = 0, from ``u = 0``) with one
+    column per sample, so that every synaptic input is one matrix–matrix product.
+
+    Parameters
+    ----------
+    W : dict
+        Weights in the public format (cast to ``dtype`` once).
+    X : ndarray (n_samples, n_0)
+        Input rates, one sample per row.
+    p : DenseParams
+    batch : int
+        Samples per block (the result does not depend on it beyond rounding).
+    dtype : numpy dtype
+        Floating-point type of the computation, ``np.float64`` or ``np.float32``.
+
+    Returns
+    -------
+    dict
+        ``{k: r_k}`` for k = 1..L, ``r_k`` of shape (n_samples, n_k) in ``dtype``.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be a positive number of samples, got {batch!r}")
     L = n_layers(W)
-    out = np.empty((len(X), W[f"B{L}"].shape[0]))
-    zero = np.zeros(out.shape[1])
-    for i, x in enumerate(X):
-        out[i] = run_phase(W, x, zero, 0.0, p.n_free, p).r[L]
+    W = {key: np.asarray(w, dtype=dtype) for key, w in W.items()}
+    X = np.asarray(X)
+    out = {k: np.empty((len(X), W[f"B{k}"].shape[0]), dtype=dtype) for k in range(1, L + 1)}
+    no_label = np.zeros((W[f"B{L}"].shape[0], 1), dtype=dtype)
+    for first in range(0, len(X), batch):
+        block = np.ascontiguousarray(X[first:first + batch].T, dtype=dtype)
+        r = run_phase(W, block, no_label, 0.0, p.n_free, p).r
+        for k in out:
+            out[k][first:first + batch] = r[k].T
     return out
+
+
+def predict(W, X, p):
+    """Free-phase output rates for each row of ``X`` (shape (n, n_L)), by :func:`free_rates`."""
+    return free_rates(W, X, p)[n_layers(W)]

@@ -44,6 +44,7 @@ so one binary runs them all. Integers (step counts, sizes) stay literals.
 import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass
 
 import brian2
@@ -51,9 +52,14 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.utils.stringtools import get_identifiers
 import numpy as np
 
-from .codegen import AllToAllCodeObject
+from .codegen import AllToAllCodeObject, GroupCodeObject
 from .errors import CorInfoError
 from .weights import check_weights, weight_shapes
+
+
+# Brian2 compares every state variable with 1e50 after a run; for a float32 variable numpy
+# warns that 1e50 overflows the cast, which says nothing about the values
+warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning, "brian2.groups.group")
 
 
 @dataclass
@@ -273,9 +279,9 @@ def structure(params):
     seed, β or the learning-rate schedule) run on the same binary (:meth:`CorInfoNetwork.set_params`).
     """
     spec = params.variant.network(params)
-    parts = [params.model, list(params.arch), repr(params.dt), params.free_steps, params.steps_per_sample,
-             _compiled(spec.namespace), spec.rate_variables, spec.trace_variables, spec.output_trace_variables,
-             spec.spikes]
+    parts = [params.model, list(params.arch), repr(params.dt), params.precision, params.free_steps,
+             params.steps_per_sample, _compiled(spec.namespace), spec.rate_variables, spec.trace_variables,
+             spec.output_trace_variables, spec.spikes]
     for obj in spec.populations + spec.pathways:
         fields = {key: value for key, value in vars(obj).items() if key != "namespace"}
         parts.append([repr(fields), _compiled(obj.namespace)])
@@ -313,6 +319,8 @@ class CorInfoNetwork:
     def __init__(self, params, images, plan, weights, trace_neurons=None, record_rates=False, name="corinfo"):
         self.params = p = params
         self.variant = params.variant
+        # every state variable and weight of the objects created below has this type
+        brian2.prefs.core.default_float_dtype = np.dtype(p.precision).type
         self.standalone = isinstance(brian2.get_device(), CPPStandaloneDevice)
         images = self._checked_inputs(p, images, weights)
         self.plan = plan
@@ -425,7 +433,8 @@ class CorInfoNetwork:
         code = [eqs, reset, pop.threshold, *events.values(), *(op.code for op in pop.operations)]
         eqs, namespace, _ = self._declare_run_time_values(pop.name, eqs, pop.namespace, code)
         group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method="euler",
-                                   namespace=namespace, name=pop.name, events=events, **timing)
+                                   namespace=namespace, name=pop.name, events=events,
+                                   codeobj_class=GroupCodeObject if self.standalone else None, **timing)
         if traced and pop.layer and self.spec.spikes and pop.threshold:
             group.t_spike = -1 * brian2.second
         group.state_updater.when, group.state_updater.order = pop.state_schedule

@@ -257,6 +257,9 @@ COMMON = (
               option=None, runtime=True),
     Parameter("dt", 1 * brian2.ms, "simulation time step", kind="quantity", unit="ms",
               option=None),
+    Parameter("precision", "float64", "floating-point type of the compiled network's state variables and "
+              "weights (float32 halves the memory that every step streams)", kind="choice",
+              choices=("float64", "float32")),
 )
 
 
@@ -459,6 +462,11 @@ class Variant:
         ``check_images(images) -> message or None``: what the variant needs of its inputs.
     notes : callable, optional
         ``notes(params) -> list of str``: what a user should know before training it.
+    exact_oracle : bool
+        The dense oracle is exactly this network's mathematics (the rate networks), so its free
+        phase can stand in for the network's: the test set is then evaluated by the batched dense
+        path (:func:`corinfo_sim.dense.free_rates`). False when the oracle only approximates it
+        (spiking variants): they are evaluated in the network.
     """
 
     name: str
@@ -471,6 +479,7 @@ class Variant:
     validate: object = None
     check_images: object = None
     notes: object = None
+    exact_oracle: bool = False
 
     @property
     def parameters_by_name(self):

@@ -261,13 +261,15 @@ def _worker_session(args, dataset, params, out_dir):
     from .network import structure
     from .training import make_session, probe_samples
     key = (structure(params), dataset.name, args.data_dir, args.max_train_samples, args.max_test_samples,
-           tuple(probe_samples(dataset, args.probe_samples)), args.device, args.threads, args.build_cache, out_dir)
+           tuple(probe_samples(dataset, args.probe_samples)), args.device, args.threads, args.build_cache, out_dir,
+           getattr(args, "evaluation", None))
     if _WORKER.get("key") == key:
         return _WORKER["session"], "reused"
     _drop_session()
     build_dir = os.path.join(out_dir, "builds", f"{socket.gethostname()}-{os.getpid()}")
     session = make_session(params, dataset, build_dir, args.max_train_samples, args.device,
-                           threads=args.threads, probe=args.probe_samples, build_cache=args.build_cache)
+                           threads=args.threads, probe=args.probe_samples, build_cache=args.build_cache,
+                           evaluation=getattr(args, "evaluation", None))
     _WORKER.update(key=key, session=session)
     return session, "cache" if session.from_cache else "compiled"
 

@@ -3,6 +3,10 @@
 :func:`train` compiles the network once, then runs one compiled epoch after the other. Each
 epoch shows every training sample once (online learning, plasticity after each sample), then
 the whole test split (free phase only), then a few probe samples whose every step is recorded.
+The test split is evaluated either in the compiled network, one sample after the other, or
+(``evaluation="batched"``, the default of the variants whose dense oracle is exactly their
+mathematics) by the free phase of the dense network on the epoch's new weights, many samples at
+once (:func:`corinfo_sim.dense.free_rates`): the same rates, much faster.
 The run folder is locked while a process writes it (:mod:`corinfo_sim.runfolder`). After every
 epoch it is brought up to date:
 
@@ -37,16 +41,19 @@ import json
 import os
 import platform
 import subprocess
+import time
 
 import brian2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from . import dense
 from .diagnostics import correlative_information, layer_activity, layer_angles
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
 from .runfolder import locked_folder, remove_stale_temporaries
-from .session import Session
+from .session import RunResult, Session
 from .traces import save_npz as save_traces
 from .weights import atomic_savez, init_weights, load_weights, save_weights
 
@@ -62,6 +69,9 @@ WEIGHT_LIMIT = 100.0
 RATE_LIMIT = 1e3
 #: Standard errors above chance within which an accuracy counts as chance.
 CHANCE_SIGMAS = 3.0
+#: Ways to evaluate the test split: the dense network's free phase on many samples at once, or
+#: the compiled network one sample after the other.
+EVALUATIONS = ("batched", "network")
 
 
 class Diverged(CorInfoError):
@@ -145,15 +155,85 @@ def probe_samples(dataset, probe=None):
     return probe
 
 
+def evaluation_path(params, evaluation=None):
+    """How the test split of a ``params`` network is evaluated: "batched" or "network".
+
+    Parameters
+    ----------
+    params : Params
+    evaluation : {"batched", "network"}, optional
+        Asked for; None: "batched" when the variant's dense oracle is exactly its mathematics
+        (``Variant.exact_oracle``), else "network".
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    CorInfoError
+        "batched" for a variant whose dense oracle only approximates it.
+    """
+    exact = params.variant.exact_oracle
+    if evaluation is None:
+        return "batched" if exact else "network"
+    if evaluation not in EVALUATIONS:
+        raise CorInfoError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
+    if evaluation == "batched" and not exact:
+        raise CorInfoError(f"--evaluation batched needs a model whose dense network is exactly its mathematics; "
+                           f"model {params.model} only approximates its rate network: use --evaluation network")
+    return evaluation
+
+
+def batched_evaluation(weights, X, params, threads=1):
+    """Free-phase rates of every layer for the rows of ``X``, from the dense network.
+
+    The batched path of :func:`evaluation_path` (:func:`corinfo_sim.dense.free_rates`), in the
+    network's floating-point precision, BLAS on ``threads`` threads.
+
+    Parameters
+    ----------
+    weights : dict
+    X : ndarray (n_samples, n_0)
+    params : Params
+        Of a variant with an exact oracle.
+    threads : int
+
+    Returns
+    -------
+    rates : dict
+        ``{k: (r_free, r_free)}``, each (n_samples, n_k): the ``(free, nudged)`` pairs of a
+        network run's recorded rates, with the free rates in both places (evaluation has no
+        nudged phase).
+    seconds : float
+        Wall-clock time of the evaluation.
+    """
+    dtype = np.dtype(getattr(params, "precision", "float64"))
+    start = time.perf_counter()
+    # non-finite weights give non-finite rates, which the caller reports
+    with threadpool_limits(limits=threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+        free = dense.free_rates(weights, X, params.variant.oracle(params), dtype=dtype)
+    return {k: (r, r) for k, r in free.items()}, time.perf_counter() - start
+
+
+def _check_model(params, variant):
+    if variant is not None and variant != params.model:
+        raise CorInfoError(f"the parameters are for model {params.model!r}, not {variant!r}")
+
+
 def make_session(params, dataset, build_dir, max_train=None, device="cpp_standalone", variant=None,
-                 threads=1, probe=None, progress=None, build_cache=True):
+                 threads=1, probe=None, progress=None, build_cache=True, evaluation=None):
     """The compiled network a training run uses; several runs can share it (seeds, learning
     rates and the other values set per run may differ, see :func:`corinfo_sim.network.structure`).
 
     ``progress`` receives a line before the build and one after it (with its duration).
+    ``evaluation`` is that of :func:`train`: with the batched evaluation the network has no
+    test segment.
     """
     images, labels, n_train, n_test = training_data(dataset, max_train)
     trace_neurons = {k: np.arange(params.arch[k]) for k in range(1, params.n_layers + 1)}
+    if evaluation_path(params, evaluation) == "batched":
+        n_test = 0
     segments = {"train": n_train, "test": n_test, "probe": len(probe_samples(dataset, probe))}
     return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
                    trace_neurons=trace_neurons, record_rates=True, threads=threads, progress=progress,
@@ -185,7 +265,7 @@ def _plural(n, word):
 
 def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False, max_train=None,
           device="cpp_standalone", threads=1, progress=print, keep_build=False, variant=None,
-          session=None, probe=None, collapse_check=True, build_cache=True):
+          session=None, probe=None, collapse_check=True, build_cache=True, evaluation=None):
     """Train on ``dataset`` for ``epochs`` epochs, writing the run folder ``out_dir``.
 
     Parameters
@@ -223,6 +303,10 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         Stop when the network collapses (:func:`check_health`); non-finite values always stop it.
     build_cache : bool
         Use the build cache (:mod:`corinfo_sim.buildcache`) for the session built here.
+    evaluation : {"batched", "network"}, optional
+        How the test split is evaluated after each epoch (:func:`evaluation_path`; default
+        batched where the dense oracle is exact, else in the network). A ``session`` must have
+        been made with the same.
 
     Returns
     -------
@@ -251,8 +335,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
               "probe_samples": probe,
               "init_weights": os.path.abspath(init_weights_file) if init_weights_file else None,
               "model": params.model, "params": params.to_dict(), **environment(device, threads)}
-    if variant is not None and variant != params.model:
-        raise CorInfoError(f"the parameters are for model {params.model!r}, not {variant!r}")
+    _check_model(params, variant)
+    evaluation = evaluation_path(params, evaluation)
+    batched = evaluation == "batched"
     initial = load_weights(init_weights_file, params.arch)[0] if init_weights_file else None
 
     with locked_folder(out_dir) as folder:
@@ -269,10 +354,13 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         own_session = session is None
         if own_session:
             session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device,
-                                   threads=threads, probe=probe, progress=progress, build_cache=build_cache)
+                                   threads=threads, probe=probe, progress=progress, build_cache=build_cache,
+                                   evaluation=evaluation)
         try:
             if len(probe) != session.segments["probe"]:
                 raise ValueError("the session was built for another number of probe samples")
+            if session.segments["test"] != (0 if batched else n_test):
+                raise ValueError(f"the session was built for another evaluation than {evaluation!r}")
             if state is None:
                 weights = initial if initial is not None else init_weights(params.arch,
                                                                            np.random.default_rng(params.seed))
@@ -281,19 +369,25 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 metrics, weights, diag, corinfo = state
                 progress(f"resuming {out_dir} after {_plural(metrics['epochs_done'], 'epoch')}")
             metrics["build_s"] = session.build_s
+            metrics["evaluation"] = evaluation
             for note in params.variant.notes(params) if params.variant.notes else ():
                 progress(note)
             _write_status(paths, "running", epochs_done=metrics["epochs_done"])
             for epoch in range(metrics["epochs_done"], epochs):
-                plan, order = epoch_plan(params, n_train, n_test, labels, epoch, probe)
+                plan, order = epoch_plan(params, n_train, session.segments["test"], labels, epoch, probe)
                 factor = params.lr_factor(epoch)
                 result = session.run(plan, weights, lr_factor=factor, params=params,
                                      on_progress=_epoch_progress(progress, epoch, epochs))
-                _check_finite(result, epoch, out_dir)
                 out = result.outputs
-                test_out = out[n_train:n_train + n_test]
+                if batched:
+                    rates, eval_s = batched_evaluation(result.weights, dataset.X_test, params, threads)
+                    test_out = rates[params.n_layers][0]
+                else:
+                    rates, eval_s = result.rates, result.segment_s.get("test", 0.0)
+                    test_out = out[n_train:n_train + n_test]
+                _check_finite(result.weights, (out, test_out), epoch, out_dir)
                 if collapse_check:
-                    check_health(result.weights, result.rates, test_out, dataset.y_test, metrics["test_acc"],
+                    check_health(result.weights, rates, test_out, dataset.y_test, metrics["test_acc"],
                                  dataset.n_classes, epoch, out_dir)
                 acc = {"train_acc": accuracy(out[:n_train], y_train[order]),
                        "test_acc": accuracy(test_out, dataset.y_test),
@@ -303,16 +397,16 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 for key, value in acc.items():
                     metrics[key].append(value)
                 metrics["train_s"].append(result.segment_s.get("train", 0.0))
-                metrics["eval_s"].append(result.segment_s.get("test", 0.0))
-                metrics["epoch_s"].append(result.seconds)
+                metrics["eval_s"].append(eval_s)
+                metrics["epoch_s"].append(result.seconds + (eval_s if batched else 0.0))
                 metrics["lr_factor"].append(factor)
                 metrics["epochs_done"] = epoch + 1
                 diag["samples_seen"].append((epoch + 1) * n_train)
                 diag["angles"].append(layer_angles(weights))
-                diag["activity"].append(layer_activity(result.rates))
+                diag["activity"].append(layer_activity(rates))
                 if result.traces is not None:
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
-                _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, plan)
+                _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)
                 progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
                          f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
                          f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
@@ -357,11 +451,45 @@ def _start(paths, config, params, weights, dataset, device, threads):
 
 
 def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant=None,
-             progress=None, build_cache=True):
-    """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates)."""
+             progress=None, build_cache=True, evaluation=None):
+    """Test accuracy of ``weights`` on the test split (free phase, argmax of the output rates).
+
+    Parameters
+    ----------
+    weights : dict
+    dataset : corinfo_sim.datasets.Dataset
+    params : Params
+    device : {"cpp_standalone", "runtime"}
+        Brian2 device of the network evaluation.
+    build_dir : str, optional
+        Folder for the network's generated code (default: a temporary one).
+    threads : int
+        OpenMP threads of the network, or BLAS threads of the batched evaluation.
+    variant : str, optional
+        Model variant; it is ``params.model`` (given, it must agree).
+    progress : callable, optional
+        Receives the build's lines (and, with an ``update`` method, the progress of the run).
+    build_cache : bool
+        Use the build cache for the network.
+    evaluation : {"batched", "network"}, optional
+        See :func:`evaluation_path`; "batched" builds no network.
+
+    Returns
+    -------
+    accuracy : float
+    result : corinfo_sim.session.RunResult
+        Of the network run, or of the batched evaluation (its ``outputs`` and ``rates`` of the test
+        samples, ``segment_s["test"]``).
+    """
     import tempfile
+    _check_model(params, variant)
     n_test = len(dataset.X_test)
     labels = dataset.y_test.astype(np.int64)
+    if evaluation_path(params, evaluation) == "batched":
+        rates, seconds = batched_evaluation(weights, dataset.X_test, params, threads)
+        result = RunResult(weights=weights, outputs=rates[params.n_layers][0], rates=rates, traces=None,
+                           seconds=seconds, segment_s={"test": seconds})
+        return _test_accuracy(result.outputs, labels), result
     with tempfile.TemporaryDirectory(prefix="corinfo_eval_") as tmp:
         session = Session(params, dataset.X_test, labels, {"train": 0, "test": n_test, "probe": 0},
                           build_dir or os.path.join(tmp, "build"), device=device, threads=threads,
@@ -372,16 +500,19 @@ def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, 
             result = session.run(plan, weights, on_progress=update)
         finally:
             session.close()
-    outputs = result.outputs[:n_test]
+    return _test_accuracy(result.outputs[:n_test], labels), result
+
+
+def _test_accuracy(outputs, labels):
     if not np.all(np.isfinite(outputs)):
         raise Diverged("the network's output is NaN or inf for these weights")
-    return accuracy(outputs, labels), result
+    return accuracy(outputs, labels)
 
 
 # ---- health of a run -------------------------------------------------------------------------
-def _check_finite(result, epoch, out_dir):
-    bad = [key for key, w in result.weights.items() if not np.all(np.isfinite(w))]
-    if not np.all(np.isfinite(result.outputs)):
+def _check_finite(weights, outputs, epoch, out_dir):
+    bad = [key for key, w in weights.items() if not np.all(np.isfinite(w))]
+    if not all(np.all(np.isfinite(o)) for o in outputs):
         bad.append("output rates")
     if bad:
         raise Diverged(
@@ -496,8 +627,11 @@ def _write_status(paths, status, **fields):
     write_json(paths["status.json"], {"status": status, "pid": os.getpid(), **fields})
 
 
-def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, plan):
-    """Write the files of a finished epoch, the checkpoint last (see the module docstring)."""
+def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, test_rates):
+    """Write the files of a finished epoch, the checkpoint last (see the module docstring).
+
+    ``test_rates`` are the ``{k: (r_free, r_nudged)}`` of the test samples.
+    """
     save_weights(_snapshot(paths, epochs_done), weights)
     _after_write("snapshot", epochs_done)
     _save_diagnostics(paths, diag, n_train)
@@ -516,8 +650,8 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
         traces["label"] = dataset.y_test[traces["sample"]]
         save_traces(paths["traces.npz"], traces)
         _after_write("traces.npz", epochs_done)
-    n_rep = min(N_REPRESENTATIONS, plan.segments["test"])
-    reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in result.rates.items()}
+    n_rep = min(N_REPRESENTATIONS, len(dataset.y_test))
+    reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in test_rates.items()}
     atomic_savez(paths["representations.npz"], labels=dataset.y_test[:n_rep], **reps)
     _after_write("representations.npz", epochs_done)
     save_weights(paths["weights.npz"], weights)

@@ -63,18 +63,24 @@ from corinfo_sim.spec import (COMMON, RATE, NetworkSpec, Operation, Pathway, Pop
 #: and what the protocols run. The paper's settings (batch 20) translated to online learning:
 #: per-sample rates are the batch rates / 20 (``online``). Everything not given here takes the
 #: parameter's default (ε = 0.15, λ = 0.99999, η = 0.05, 30 free and 10 nudged steps, β = ±1,
-#: decay 0.95 per epoch).
+#: decay 0.95 per epoch, float64).
+#: The image data sets run in float32: on Fashion-MNIST (3 epochs, 2 seeds) it gave the float64
+#: accuracies to within 0.15 % per epoch (84.09 ± 0.76 % against 84.04 ± 0.83 %) and trains
+#: 784-500-10 in half the time; digits, whose weights fit the cache either way, gains little and
+#: keeps float64.
+FLOAT32 = dict(precision="float32")
 DATASET_DEFAULTS = {
     # not in the paper: a dense online implementation reaches ≈ 97–98 % within 15 epochs
     "digits": dict(arch=(64, 100, 10), g_leak=0.5, lr_ff=(0.5, 0.35), lr_fb=(0.075,)),
     "fashion-mnist": dict(arch=(784, 500, 10), g_leak=0.3, eta_schedule="free", lr_ff=online((0.3, 0.22)),
-                          lr_fb=online((0.07,)), lr_schedule=((0, 0.95), (20, 0.9), (25, 0.8))),
+                          lr_fb=online((0.07,)), lr_schedule=((0, 0.95), (20, 0.9), (25, 0.8)), **FLOAT32),
     "mnist": dict(arch=(784, 500, 10), g_leak=0.5, lr_ff=online((1.0, 0.7)), lr_fb=online((0.15,)),
-                  lr_schedule=((0, 0.95), (15, 0.9))),
-    "cifar10": dict(arch=(3072, 1000, 10), g_leak=0.1, lr_ff=online((0.08, 0.04)), lr_fb=online((0.04,))),
+                  lr_schedule=((0, 0.95), (15, 0.9)), **FLOAT32),
+    "cifar10": dict(arch=(3072, 1000, 10), g_leak=0.1, lr_ff=online((0.08, 0.04)), lr_fb=online((0.04,)),
+                    **FLOAT32),
     # the paper's CIFAR-100 network; its rates follow the CIFAR-10 row
     "cifar100": dict(arch=(3072, 2000, 1000, 100), g_leak=0.1, n_free=50, n_nudged=20,
-                     lr_ff=online((0.08, 0.04, 0.04)), lr_fb=online((0.04, 0.04))),
+                     lr_ff=online((0.08, 0.04, 0.04)), lr_fb=online((0.04, 0.04)), **FLOAT32),
 }
 
 # ---- pyramidal neuron, by compartment ---------------------------------------------------------
@@ -365,4 +371,5 @@ VARIANT = Variant(
     network=network,
     oracle=oracle,
     dataset_defaults=DATASET_DEFAULTS,
+    exact_oracle=True,
 )

@@ -144,4 +144,5 @@ VARIANT = Variant(
     oracle=antisparse.oracle,
     dataset_defaults=DATASET_DEFAULTS,
     validate=validate,
+    exact_oracle=True,
 )

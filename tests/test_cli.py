@@ -172,7 +172,9 @@ def test_bench_prints_its_figures(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["inputs"] == "digits" and out["samples"] == 30 and out["steps_per_sample"] == 25
     assert out["us_per_step"] == pytest.approx(1e3 * out["ms_per_sample"] / 25)
-    for key in ("ms_per_sample", "eval_ms_per_sample", "compile_s", "dense_ms_per_sample"):
+    for key in ("ms_per_sample", "eval_ms_per_sample", "network_eval_ms_per_sample", "compile_s",
+                "dense_ms_per_sample"):
         assert out[key] > 0, key
+    assert out["evaluation"] == "batched"
     assert out["ratio_to_dense"] == pytest.approx(out["ms_per_sample"] / out["dense_ms_per_sample"])
     assert out["device"] == "cpp_standalone" and out["threads"] == 1 and out["brian2_version"]

@@ -2,14 +2,17 @@
 
 Summed variables onto either side, per-synapse updates (``run_regularly``) and spike transmission
 (``on_pre``), against numpy, on the two layouts the code object vectorises and on three it must
-leave to Brian2's own loops.
+leave to Brian2's own loops; on one thread and on several (the same to the bit), with rows of
+inactive presynaptic neurons skipped.
 """
 import brian2
 import numpy as np
 import pytest
 
+from corinfo_sim import codegen
 from corinfo_sim.codegen import AllToAllCodeObject
 from corinfo_sim.network import connection_index, weight_index
+from corinfo_sim.session import thread_environment
 
 
 def layout(name):
@@ -32,10 +35,17 @@ def layout(name):
 LAYOUTS = ["all_to_all", "no_self", "post_major", "sparse", "repeated"]
 
 
-def simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y):
-    """One compiled step; returns the summed inputs, the spike-driven sum and the updated weights."""
+def simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y, threads=(1,)):
+    """One compiled step; returns the summed inputs, the spike-driven sum and the updated weights.
+
+    With several thread counts, the binary (compiled with OpenMP, every pathway split over the
+    threads) runs once per count and the results of each run are returned in a list.
+    """
     brian2.device.reinit()
     brian2.set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
+    openmp = len(threads) > 1
+    flags = {pref: list(brian2.prefs[pref]) for pref in ("codegen.cpp.extra_compile_args_gcc",
+                                                          "codegen.cpp.extra_link_args")}
     pre = brian2.NeuronGroup(n_pre, "x : 1\ns_back : 1", threshold="x > 0", name="pre")
     post = brian2.NeuronGroup(n_post, "y : 1\ns : 1\nreceived : 1", name="post")
     pre.x, post.y = x, y
@@ -50,8 +60,25 @@ def simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y):
     syn.run_regularly("w += 0.5*x_pre*s_post - y_post", when="end")
     net = brian2.Network(pre, post, syn, back)
     net.run(brian2.defaultclock.dt)
-    brian2.device.build(directory=str(tmp_path), compile=True, run=True, with_output=False)
-    return np.array(post.s[:]), np.array(pre.s_back[:]), np.array(post.received[:]), np.array(syn.w[:])
+    templater_globals = AllToAllCodeObject.templater.env.globals
+    try:
+        if openmp:
+            templater_globals["parallel_min"] = 1  # split even these few synapses over the threads
+            for pref, value in flags.items():
+                brian2.prefs[pref] = value + ["-fopenmp"]
+        brian2.device.build(directory=str(tmp_path), compile=True, run=False, with_output=False)
+    finally:
+        templater_globals["parallel_min"] = codegen.PARALLEL_MIN
+        for pref, value in flags.items():
+            brian2.prefs[pref] = value
+    results = []
+    for n in threads:
+        brian2.prefs.devices.cpp_standalone.run_environment_variables = thread_environment(n)
+        brian2.device.run(with_output=False)
+        results.append((np.array(post.s[:]), np.array(pre.s_back[:]), np.array(post.received[:]),
+                        np.array(syn.w[:])))
+    brian2.prefs.devices.cpp_standalone.run_environment_variables = {}
+    return results if openmp else results[0]
 
 
 @pytest.mark.standalone
@@ -60,6 +87,7 @@ def test_all_to_all_code_matches_numpy_for_every_layout(tmp_path, name):
     n_pre, n_post, pre_idx, post_idx = layout(name)
     rng = np.random.default_rng(0)
     w, x, y = rng.normal(size=len(pre_idx)), rng.normal(size=n_pre), rng.normal(size=n_post)
+    x[[1, 4]] = 0  # inactive presynaptic neurons: their rows of s_post = w*x_pre are skipped
     s = np.zeros(n_post)
     np.add.at(s, post_idx, w * x[pre_idx])
     s_back = np.zeros(n_pre)
@@ -87,3 +115,44 @@ def test_all_to_all_loops_are_generated(tmp_path):
         (path,) = (tmp_path / "code_objects").glob(pattern)
         code = path.read_text()
         assert "#pragma GCC ivdep" in code and load in code, pattern
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("name", ["all_to_all", "no_self"])
+def test_threads_give_the_same_results_to_the_bit(tmp_path, name):
+    n_pre, n_post, pre_idx, post_idx = layout(name)
+    rng = np.random.default_rng(1)
+    w, x, y = rng.normal(size=len(pre_idx)), rng.normal(size=n_pre), rng.normal(size=n_post)
+    x[2] = 0
+    one, two, three = simulate(tmp_path, n_pre, n_post, pre_idx, post_idx, w, x, y, threads=(1, 2, 3))
+    for a, b, c in zip(one, two, three):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    code = (tmp_path / "code_objects")
+    (summed,) = code.glob("syn_summed_variable_s_post_codeobject*.cpp")
+    assert "#pragma omp parallel" in summed.read_text()
+    # the sum onto the presynaptic side is never split: two threads would add to one value
+    (back,) = code.glob("back_summed_variable_s_back_pre_codeobject*.cpp")
+    assert "const bool _parallel = false;" in back.read_text()
+
+
+def test_zero_input_gate_and_presynaptic_writes(tmp_path):
+    """What the templates are told: which presynaptic variable gates a sum, and which code
+    writes only synaptic and postsynaptic variables (so it may be split over threads)."""
+    brian2.device.reinit()
+    brian2.set_device("cpp_standalone", directory=str(tmp_path), build_on_run=False)
+    pre = brian2.NeuronGroup(3, "x : 1\nq : 1", threshold="x > 0", name="pre")
+    post = brian2.NeuronGroup(3, "y : 1\ns : 1\nm : 1\nu : 1", name="post")
+    syn = brian2.Synapses(pre, post, """w : 1
+                                        s_post = w*x_pre*2 : 1 (summed)
+                                        m_post = w + x_pre : 1 (summed)
+                                        u_post = sin(q_pre)*w*x_pre : 1 (summed)""",
+                          on_pre="y_post += w", name="syn")
+    syn.connect()
+    post_write = syn.run_regularly("w += y_post", name="syn_post_write")
+    pre_write = syn.run_regularly("q_pre = w", name="syn_pre_write")
+    name = lambda var: var.name  # noqa: E731
+    gate = {var: codegen.zero_input_gate(syn, post.variables[var], syn.variables, name) for var in "smu"}
+    assert gate == {"s": "x", "m": "", "u": "q"}  # sin(0) = 0: q gates as well as x; the first in order is kept
+    assert codegen.writes_no_presynaptic(syn, runner=syn.pre)
+    assert codegen.writes_no_presynaptic(syn, codeobj_name=post_write.name + "_codeobject")
+    assert not codegen.writes_no_presynaptic(syn, codeobj_name=pre_write.name + "_codeobject")

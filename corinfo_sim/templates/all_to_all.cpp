@@ -14,7 +14,27 @@
 
   ``tail`` ends the loop body, written with ``_pre_index`` and ``_post_index`` for the
   synapse's pre- and postsynaptic neuron.
+
+  Threads (OpenMP, when the binary is compiled with it and runs with more than one thread):
+  a pathway of at least ``parallel_min`` synapses splits its postsynaptic neurons into one
+  contiguous block per thread, and every thread visits all presynaptic neurons for its block.
+  Every synapse and every postsynaptic sum sees the same operations in the same order as with
+  one thread, so the results are the same whatever the number of threads.
+
+  ``gate`` (summed variables): the array of a presynaptic variable whose value 0 makes the
+  summed expression 0 (see corinfo_sim.codegen.zero_input_gate). The rows of presynaptic
+  neurons where it is 0 add nothing and are skipped: adding ±0 leaves a sum that starts at +0
+  unchanged, so the result is the same to the bit.
 #}
+
+{# Headers of every template that uses these loops. #}
+{% macro headers() %}
+#include <algorithm>
+#include <cstdlib>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+{% endmacro %}
 
 {# Defines _n_synapses, _n_pre, _n_post and _layout (0: other, 1, 2: see above). #}
 {% macro layout_check() %}
@@ -53,7 +73,43 @@
             {{tail}}
 {% endmacro %}
 
-{# The synapses of presynaptic neuron _pre (a variable of the enclosing code), layout 1 or 2. #}
+{# Whether the loops below split the postsynaptic neurons over threads (needs _layout, _n_pre, _n_post). #}
+{% macro parallel_decl() %}
+#ifdef _OPENMP
+    static const long long _parallel_min = getenv("CORINFO_PARALLEL_MIN") ? atoll(getenv("CORINFO_PARALLEL_MIN")) : {{parallel_min}};
+    const bool _parallel = _layout && omp_get_max_threads() > 1 && (long long)_n_pre * _n_post >= _parallel_min;
+#else
+    const bool _parallel = false;
+#endif
+{% endmacro %}
+
+{#
+  The caller's loops over the postsynaptic block [_post_begin, _post_end): all neurons, or with
+  _parallel one block per thread. Without threads no parallel region is entered at all (even an
+  inactive one costs a fraction of a microsecond, and some pathways run at every step).
+#}
+{% macro split_over_threads() %}
+    auto _rows = [&](const int _post_begin, const int _post_end)
+    {
+        {{caller()}}
+    };
+#ifdef _OPENMP
+    if (_parallel)
+    {
+        #pragma omp parallel
+        {
+            const long long _thread = omp_get_thread_num(), _threads = omp_get_num_threads();
+            // blocks start on multiples of 16 neurons: no two threads write one cache line
+            _rows(_thread == 0 ? 0 : (int)(_n_post * _thread / _threads) / 16 * 16,
+                  _thread == _threads - 1 ? _n_post : (int)(_n_post * (_thread + 1) / _threads) / 16 * 16);
+        }
+    }
+    else
+#endif
+        _rows(0, _n_post);
+{% endmacro %}
+
+{# The synapses from presynaptic neuron _pre to the postsynaptic block [_post_begin, _post_end), layout 1 or 2. #}
 {% macro row_loops(tail) %}
     {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
     {% set _post_array = get_array_name(variables['_postsynaptic_idx']) %}
@@ -62,37 +118,52 @@
     if (_layout == 1)
     {
         #pragma GCC ivdep
-        for (int _post=0; _post<_n_post; _post++)
+        for (int _post=_post_begin; _post<_post_end; _post++)
         {
             {{_body('_pre * _n_post + _post', _code, _tail)}}
         }
     }
     else
     {
+        const int _below = std::min(std::max(_pre, _post_begin), _post_end);  // end of the block's neurons < _pre
         #pragma GCC ivdep
-        for (int _post=0; _post<_pre; _post++)
+        for (int _post=_post_begin; _post<_below; _post++)
         {
             {{_body('_pre * (_n_post - 1) + _post', _code, _tail)}}
         }
         #pragma GCC ivdep
-        for (int _post=_pre+1; _post<_n_post; _post++)
+        for (int _post=std::max(_pre + 1, _post_begin); _post<_post_end; _post++)
         {
             {{_body('_pre * (_n_post - 1) + _post - 1', _code, _tail)}}
         }
     }
 {% endmacro %}
 
-{# Every synapse once: row by row for layouts 1 and 2, else in synapse order. #}
-{% macro synapse_loops(tail) %}
+{#
+  Every synapse once: row by row for layouts 1 and 2 (rows whose gate is 0 skipped; over threads when
+  ``parallel``: the code writes no presynaptic variable), else in synapse order.
+#}
+{% macro synapse_loops(tail, parallel, gate='') %}
     {% set _pre_array = get_array_name(variables['_presynaptic_idx']) %}
     {% set _post_array = get_array_name(variables['_postsynaptic_idx']) %}
     {{layout_check()}}
     if (_layout)
     {
-        for (int _pre=0; _pre<_n_pre; _pre++)
-        {
-            {{row_loops(tail)}}
-        }
+        {% if parallel %}
+        {{parallel_decl()}}
+        {% else %}
+        const bool _parallel = false;
+        {% endif %}
+        {% call split_over_threads() %}
+            for (int _pre=0; _pre<_n_pre; _pre++)
+            {
+                {% if gate %}
+                if ({{gate}}[_pre] == 0)
+                    continue;  // the row adds nothing
+                {% endif %}
+                {{row_loops(tail)}}
+            }
+        {% endcall %}
     }
     else
     {

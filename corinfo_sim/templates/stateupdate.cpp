@@ -3,6 +3,11 @@
 {# ALLOWS_SCALAR_WRITE #}
 {% extends 'brian2/stateupdate.cpp' %}
 
+{% block extra_headers %}
+{% from 'all_to_all.cpp' import headers %}
+{{headers()}}
+{% endblock %}
+
 {% block maincode %}
     {% from 'all_to_all.cpp' import synapse_loops with context %}
     //// MAIN CODE ////////////
@@ -10,5 +15,5 @@
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
-    {{synapse_loops('')}}
+    {{synapse_loops('', parallel=writes_no_presynaptic(owner, codeobj_name=codeobj_name))}}
 {% endblock %}

@@ -2,6 +2,11 @@
 {# USES_VARIABLES { N, N_pre, N_post, _presynaptic_idx, _postsynaptic_idx } #}
 {% extends 'brian2/summed_variable.cpp' %}
 
+{% block extra_headers %}
+{% from 'all_to_all.cpp' import headers %}
+{{headers()}}
+{% endblock %}
+
 {% block maincode %}
     {% from 'all_to_all.cpp' import synapse_loops with context %}
     {% set _target_var_array = get_array_name(_target_var) %}
@@ -15,5 +20,6 @@
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
-    {{synapse_loops(_target_var_array ~ '[' ~ _target_index ~ '] += _synaptic_var;')}}
+    {{synapse_loops(_target_var_array ~ '[' ~ _target_index ~ '] += _synaptic_var;',
+                    parallel=_target_index == '_post_index', gate=zero_input_gate(owner, _target_var, variables, get_array_name))}}
 {% endblock %}
