@@ -73,14 +73,21 @@
             {{tail}}
 {% endmacro %}
 
-{# Whether the loops below split the postsynaptic neurons over threads (needs _layout, _n_pre, _n_post). #}
-{% macro parallel_decl() %}
+{#
+  Whether the loops below split the postsynaptic neurons over threads (needs _layout, _n_pre,
+  _n_post): never unless ``allowed`` (the code writes no presynaptic variable).
+#}
+{% macro parallel_decl(allowed) %}
+{% if not allowed %}
+    const bool _parallel = false;
+{% else %}
 #ifdef _OPENMP
     static const long long _parallel_min = getenv("CORINFO_PARALLEL_MIN") ? atoll(getenv("CORINFO_PARALLEL_MIN")) : {{parallel_min}};
     const bool _parallel = _layout && omp_get_max_threads() > 1 && (long long)_n_pre * _n_post >= _parallel_min;
 #else
     const bool _parallel = false;
 #endif
+{% endif %}
 {% endmacro %}
 
 {#
@@ -149,11 +156,7 @@
     {{layout_check()}}
     if (_layout)
     {
-        {% if parallel %}
-        {{parallel_decl()}}
-        {% else %}
-        const bool _parallel = false;
-        {% endif %}
+        {{parallel_decl(parallel)}}
         {% call split_over_threads() %}
             for (int _pre=0; _pre<_n_pre; _pre++)
             {

@@ -19,11 +19,7 @@
 
         const int32_t* _spikes = {{get_array_name(variables['_spikespace'])}};
         const int _n_spikes = _spikes[_num_spikespace - 1];
-        {% if writes_no_presynaptic(owner, runner=pathway) %}
-        {{parallel_decl()}}
-        {% else %}
-        const bool _parallel = false;
-        {% endif %}
+        {{parallel_decl(writes_no_presynaptic(owner, runner=pathway))}}
         {% call split_over_threads() %}
             for (int _spike=0; _spike<_n_spikes; _spike++)
             {
