@@ -92,6 +92,9 @@ class DenseParams:
         After the +β phase, run a −β phase of ``n_nudged`` steps from the +β state; the
         plasticity contrasts the +β and −β states (divided by 2β) instead of the +β and
         free states.
+    lambda_batch : int
+        m, the samples per step of λ: each per-sample update of B forgets by λ_B = λ^(1/m) and
+        subtracts γ_B z zᵀ, γ_B = (1 − λ_B)/λ_B (:func:`lambda_update`); the dynamics use γ.
     sparse_layers : tuple of int
         Layers k (1..L) of CorInfoMax-Sparse: ReLU rates and a multiplier ``s_k`` enforcing
         ``Σ_i r_k,i ≤ 1``.
@@ -111,6 +114,7 @@ class DenseParams:
     update_order: str = "simultaneous"
     nudged_start: str = "continue"
     three_phase: bool = False
+    lambda_batch: int = 1
     sparse_layers: tuple = field(default=())
     eta_s: tuple = field(default=())
 
@@ -135,8 +139,18 @@ class DenseParams:
 
     @property
     def gamma(self):
-        """γ = (1 − λ)/λ."""
+        """γ = (1 − λ)/λ, the weight of the lateral term in the neural dynamics."""
         return (1 - self.lam) / self.lam
+
+    @property
+    def lam_update(self):
+        """λ_B = λ^(1/m), the forgetting factor of one per-sample update of B."""
+        return lambda_update(self.lam, self.lambda_batch)
+
+    @property
+    def gamma_update(self):
+        """γ_B = (1 − λ_B)/λ_B, the anti-Hebbian step of one per-sample update of B."""
+        return (1 - self.lam_update) / self.lam_update
 
     def step_size(self, t):
         """η_t of step ``t`` of a scheduled phase: ``max(η / (1 + 0.01 t), 0.001)``."""
@@ -387,9 +401,33 @@ def train_sample(W, x, y, beta, lr_ff, lr_fb, p, states=None):
     for key, dW in updates.items():
         W[key] += dW
     for k in range(1, L + 1):
-        z = W[f"B{k}"] @ nudged.r[k]
-        W[f"B{k}"] = (W[f"B{k}"] - p.gamma * np.outer(z, z)) / p.lam
+        W[f"B{k}"] = lateral_update(W[f"B{k}"], nudged.r[k], p)
     return free.r, nudged.r
+
+
+def lambda_update(lam, lambda_batch):
+    """λ_B = λ^(1/m): the per-sample forgetting factor that remembers as long as λ per batch of m.
+
+    The paper updates B once per batch of m samples, ``B ← (B − γ ⟨z zᵀ⟩)/λ``: the correlation
+    estimate R ← λR + (1 − λ)⟨r rᵀ⟩ forgets by λ per m samples. Online, B is updated after every
+    sample; m updates with λ_B = λ^(1/m) and γ_B = (1 − λ_B)/λ_B forget as much and, to first
+    order in γ, add the same ``γ ⟨z zᵀ⟩``. Keeping λ per sample instead shortens the memory m-fold,
+    and along directions that the rates no longer visit B grows like λ^(−t) (t in updates).
+    """
+    return lam ** (1.0 / lambda_batch)
+
+
+def lateral_update(B, r, p):
+    """One per-sample anti-Hebbian update of the lateral matrix: ``(B − γ_B z zᵀ)/λ_B``, z = B r.
+
+    ``r`` is the layer's rate vector of the state the rule reads (the nudged one), or a batch
+    with one column per sample, updated one after the other.
+    """
+    r = np.asarray(r)
+    for col in (r.T if r.ndim == 2 else (r,)):
+        z = B @ col
+        B = (B - p.gamma_update * np.outer(z, z)) / p.lam_update
+    return B
 
 
 def free_rates(W, X, p, batch=1000, dtype=np.float64):

@@ -332,3 +332,35 @@ def layer_activity(rates):
             out[f"active_L{k}"] = float(np.mean(free > 0))
             out[f"sum_r_L{k}"] = float(np.mean(free.sum(axis=1)))
     return out
+
+
+def lateral_spectrum(weights):
+    """Smallest and largest eigenvalue and condition number of every lateral matrix B_k.
+
+    B_k estimates the (scaled) inverse of the layer's rate correlation matrix, so it should stay
+    symmetric positive definite; along directions the rates no longer visit it grows like
+    λ_B^(−t) (``corinfo_sim.dense.lambda_update``). The eigenvalues are those of the symmetric
+    part (B + Bᵀ)/2, in float64.
+
+    Parameters
+    ----------
+    weights : dict
+        Holds ``B{k}`` for every layer k (other keys are ignored).
+
+    Returns
+    -------
+    dict
+        ``{"B_min_L{k}", "B_max_L{k}", "B_cond_L{k}"}``: the smallest and largest eigenvalue, and
+        max |eigenvalue| / min |eigenvalue| (inf for a singular B).
+    """
+    out = {}
+    for k in _layer_numbers(weights, "B"):
+        B = np.asarray(weights[f"B{k}"], dtype=np.float64)
+        if not np.all(np.isfinite(B)):
+            continue
+        eig = np.linalg.eigvalsh((B + B.T) / 2)
+        smallest = np.min(np.abs(eig))
+        out[f"B_min_L{k}"] = float(eig[0])
+        out[f"B_max_L{k}"] = float(eig[-1])
+        out[f"B_cond_L{k}"] = float(np.max(np.abs(eig)) / smallest) if smallest > 0 else float("inf")
+    return out

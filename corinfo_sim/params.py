@@ -10,6 +10,7 @@ import math
 
 import brian2
 
+from .dense import lambda_update
 from .errors import CorInfoError
 from .models import DEFAULT, VARIANTS, get_variant
 from .spec import fit_rates, format_quantity
@@ -103,8 +104,18 @@ class Params:
 
     @property
     def gamma(self):
-        """γ = (1 − λ)/λ."""
+        """γ = (1 − λ)/λ, the weight of the lateral term in the neural dynamics."""
         return (1 - self.lam) / self.lam
+
+    @property
+    def lam_update(self):
+        """λ_B = λ^(1/m), the forgetting factor of each per-sample update of B (m = ``lambda_batch``)."""
+        return lambda_update(self.lam, self.lambda_batch)
+
+    @property
+    def gamma_update(self):
+        """γ_B = (1 − λ_B)/λ_B, the anti-Hebbian step of each per-sample update of B."""
+        return (1 - self.lam_update) / self.lam_update
 
     @property
     def timing(self):

@@ -37,6 +37,11 @@ def online(batch_rates):
     return tuple(r / PAPER_BATCH for r in batch_rates)
 
 
+#: The paper's λ, translated to online learning: B is updated once per sample, forgetting by
+#: λ^(1/20) each time, so that its memory is the paper's 10⁵ batches (see ``lambda_batch``).
+ONLINE_LAMBDA = dict(lambda_batch=PAPER_BATCH)
+
+
 def fit_rates(rates, n):
     """``rates`` for ``n`` layers: as given when the number fits, else the first rate followed by
     the last one repeated (the pattern of the paper's rates: a larger rate for the first layer)."""
@@ -230,6 +235,11 @@ COMMON = (
     Parameter("lam", 0.99999, "λ in (0, 1): forgetting factor of the layers' correlation estimate, "
               "γ = (1 − λ)/λ", check=in_open_unit_interval("--lambda 0.99999"), label="lambda", option="--lambda",
               runtime=True),
+    Parameter("lambda_batch", 1, "samples per step of λ: B is updated every sample with the forgetting factor "
+              "λ^(1/m) and γ_B = (1 − λ^(1/m))/λ^(1/m), so it remembers as many samples as the paper's rule "
+              "with batches of m (20 in the paper's protocols; 1: λ per sample); the dynamics keep γ",
+              kind="int", check=lambda v: None if v >= 1 else f"must be a positive whole number of samples, got {v}: "
+              "e.g. --lambda-batch 20", runtime=True),
     Parameter("g_leak", 0.5, "leak conductance g_L of the somata, dimensionless", check=positive("--g-leak 0.5"),
               runtime=True),
     Parameter("beta", 1.0, "nudging strength β₀ > 0 (its sign is set by --beta-sign)",

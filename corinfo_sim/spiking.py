@@ -56,8 +56,8 @@ def mean_update_error(params, images, labels, weights, build_dir, factor=1e-3, o
         result = session.run(Plan.make(labels, train=np.arange(n), beta=np.ones(n)), weights, lr_factor=factor)
     finally:
         session.close()
-    dp = dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, n_free=oracle_steps,
-                           n_nudged=oracle_steps)
+    dp = dense.DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak,
+                           n_free=oracle_steps, n_nudged=oracle_steps)
     W = {key: np.array(value, dtype=float) for key, value in weights.items()}
     eye = np.eye(p.arch[-1])
     lr_ff, lr_fb = [a * factor for a in p.lr_ff], [a * factor for a in p.lr_fb]

@@ -18,7 +18,8 @@ file                       content
 ``weights.npz``            weights after the last finished epoch (public format)
 ``snapshots/``             ``weights_e{E}.npz`` after E epochs (E = 0: the initial weights)
 ``diagnostics.npz``        per epoch: forward/backward weight angle per hidden layer; fraction of
-                           active units and mean Σ r per layer (test samples, free phase)
+                           active units and mean Σ r per layer (test samples, free phase);
+                           smallest and largest eigenvalue and condition number of every B_k
 ``corinfo.npz``            layerwise correlative information over the steps of the probe samples
 ``traces.npz``             membrane traces of the probe samples in the last epoch
 ``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
@@ -34,7 +35,8 @@ state. An interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in 
 since each epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
 
 After each epoch the run is checked (:func:`check_health`): non-finite values stop it as
-*diverged*, runaway weights or rates and a collapse to chance accuracy as *collapsed*; the
+*diverged*, runaway weights, rates or lateral matrices (:func:`check_lateral`) and a collapse to
+chance accuracy as *collapsed*; the
 weights of the last good epoch stay the run's weights.
 """
 import json
@@ -48,7 +50,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import dense
-from .diagnostics import correlative_information, layer_activity, layer_angles
+from .diagnostics import correlative_information, lateral_spectrum, layer_activity, layer_angles
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
@@ -67,6 +69,16 @@ N_REPRESENTATIONS = 2000
 WEIGHT_LIMIT = 100.0
 #: Largest rate of a healthy network (the hard-sigmoid rates are ≤ 1; ReLU rates are not bounded).
 RATE_LIMIT = 1e3
+#: Most negative eigenvalue of a healthy lateral matrix B_k. B = AAᵀ starts positive definite with
+#: a smallest eigenvalue near 1e-6; healthy Fashion-MNIST runs dip to about −0.003 in their
+#: first epochs and recover, while B1 of the run that diverged (λ per sample) stood at −0.145
+#: after epoch 25, one epoch before its weights turned into NaN.
+B_NEGATIVE_LIMIT = 0.05
+#: Largest share of the soma's stability margin that B's lateral loop may take: in the linear
+#: range the lateral term feeds γ B r back onto the soma, whose other couplings hold it with
+#: 1/ε (hidden layers) or 1/ε + 1 (output); at γ λ_max(B) equal to that the fixed point turns
+#: unstable. Healthy runs stay below 1e-3 of it.
+B_LOOP_LIMIT = 0.5
 #: Standard errors above chance within which an accuracy counts as chance.
 CHANCE_SIGMAS = 3.0
 #: Ways to evaluate the test split: the dense network's free phase on many samples at once, or
@@ -386,9 +398,11 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                     rates, eval_s = result.rates, result.segment_s.get("test", 0.0)
                     test_out = out[n_train:n_train + n_test]
                 _check_finite(result.weights, (out, test_out), epoch, out_dir)
+                spectrum = lateral_spectrum(result.weights)
                 if collapse_check:
                     check_health(result.weights, rates, test_out, dataset.y_test, metrics["test_acc"],
                                  dataset.n_classes, epoch, out_dir)
+                    check_lateral(spectrum, params, epoch, out_dir)
                 acc = {"train_acc": accuracy(out[:n_train], y_train[order]),
                        "test_acc": accuracy(test_out, dataset.y_test),
                        "train_top5": accuracy(out[:n_train], y_train[order], top=5),
@@ -403,7 +417,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 metrics["epochs_done"] = epoch + 1
                 diag["samples_seen"].append((epoch + 1) * n_train)
                 diag["angles"].append(layer_angles(weights))
-                diag["activity"].append(layer_activity(rates))
+                diag["activity"].append({**layer_activity(rates), **spectrum})
                 if result.traces is not None:
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
                 _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)
@@ -439,7 +453,7 @@ def _start(paths, config, params, weights, dataset, device, threads):
                "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
                "seed": params.seed, "dataset": dataset.name, "model": params.model, "arch": list(params.arch),
                "params": params.to_dict(), **environment(device, threads)}
-    diag = {"samples_seen": [0], "angles": [layer_angles(weights)], "activity": [{}]}
+    diag = {"samples_seen": [0], "angles": [layer_angles(weights)], "activity": [lateral_spectrum(weights)]}
     write_json(paths["config.json"], config)
     os.makedirs(paths["snapshots"], exist_ok=True)
     save_weights(_snapshot(paths, 0), weights)
@@ -584,6 +598,45 @@ def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_
             "run (--init-weights with the kept weights continues from them), or pass --no-collapse-check")
 
 
+def check_lateral(spectrum, params, epoch, out_dir):
+    """Raise :class:`Collapsed` if a lateral matrix B_k ran away, before it turns into NaN.
+
+    Ran away means: its smallest eigenvalue is below −:data:`B_NEGATIVE_LIMIT` (B, the inverse
+    of a correlation matrix, is no longer positive definite), or its lateral loop gain
+    γ λ_max(B_k) exceeds :data:`B_LOOP_LIMIT` of the soma's coupling (1/ε in a hidden layer,
+    1/ε + 1 at the output).
+
+    Parameters
+    ----------
+    spectrum : dict
+        :func:`corinfo_sim.diagnostics.lateral_spectrum` of the weights after the epoch.
+    params : Params
+    epoch : int
+        The epoch just run (0-based).
+    out_dir : str
+        Run folder (named in the message).
+    """
+    L = params.n_layers
+    for k in range(1, L + 1):
+        if f"B_min_L{k}" not in spectrum:
+            continue
+        smallest, largest = spectrum[f"B_min_L{k}"], spectrum[f"B_max_L{k}"]
+        coupling = 1 / params.epsilon + (1.0 if k == L else 0.0)
+        loop = params.gamma * largest / coupling
+        what = None
+        if smallest < -B_NEGATIVE_LIMIT:
+            what = (f"the lateral matrix B{k} is no longer positive definite (eigenvalues {smallest:.3g} to "
+                    f"{largest:.3g}; limit −{B_NEGATIVE_LIMIT:g})")
+        elif loop > B_LOOP_LIMIT:
+            what = (f"the lateral matrix B{k} ran away (largest eigenvalue {largest:.3g}: lateral loop gain "
+                    f"γ·λ_max = {loop:.2f} of the soma's coupling, limit {B_LOOP_LIMIT:g})")
+        if what:
+            raise Collapsed(
+                f"training collapsed in epoch {epoch + 1}: {what}; the weights of epoch {epoch} are kept in "
+                f"{os.path.join(out_dir, 'weights.npz')}; let B remember longer (--lambda-batch 20, or a --lambda "
+                "closer to 1) and start a new run, or pass --no-collapse-check")
+
+
 def _corinfo_of_probe(traces, images, weights, params):
     """Correlative information per step of each probe sample, ``{key: (n_probe, steps)}``."""
     steps = params.steps_per_sample
@@ -706,7 +759,7 @@ def _load_progress(paths, config, params):
         diag = {"samples_seen": [int(s) for s in d["samples_seen"][:done + 1]]}
         keys = sorted(k for k in d.files if k.startswith("angle_L"))
         diag["angles"] = [{int(key[7:]): float(d[key][e]) for key in keys} for e in range(done + 1)]
-        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L"))]
+        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L", "B_"))]
         diag["activity"] = [{key: float(d[key][e]) for key in keys if np.isfinite(d[key][e])}
                             for e in range(done + 1)]
     corinfo = {}

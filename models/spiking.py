@@ -92,7 +92,7 @@ r̄^n                    ``r_nudged``                1       nudged-window avera
 
 The names in the strings below that are not model variables come from the namespace the
 network builder (:mod:`corinfo_sim.spiking`) passes: V0, tau_soma, tau_s, nu_max, g_L, g_B,
-g_A, epsilon, gamma, lam, n_free, steps_per_sample, n_window, free_window_start,
+g_A, epsilon, gamma, lam_B, gamma_B, n_free, steps_per_sample, n_window, free_window_start,
 nudged_window_start, free_restart, nudged_restart, spike_weight, row_period, stream (the group's
 number in the Poisson hash), the function uniform_hash, and the TimedArrays beta_of_sample,
 label_of_sample, image_of_sample, images, phase_of_sample, noise_key_of_sample, learn_at_onset,
@@ -349,9 +349,10 @@ LATERAL_DIAG_MODEL = """
 w : 1                   # B_k[i, i]
 z_self_post = w*r_pre : 1 (summed)  # B_ii r_i
 """
-#: B ← (B − γ z̄ z̄ᵀ)/λ from the nudged window: z̄_i on the interneuron, z̄_j on its partner j.
+#: B ← (B − γ_B z̄ z̄ᵀ)/λ_B from the nudged window: z̄_i on the interneuron, z̄_j on its partner j
+#: (λ_B, γ_B: the per-sample step of B, ``models/antisparse.py``).
 LATERAL_PLASTICITY = """
-w = learn_at_onset(t)*(w - gamma*(acc_z_post/n_window)*(acc_z_pre/n_window))/lam + (1 - learn_at_onset(t))*w
+w = learn_at_onset(t)*(w - gamma_B*(acc_z_post/n_window)*(acc_z_pre/n_window))/lam_B + (1 - learn_at_onset(t))*w
 """
 
 
@@ -474,7 +475,7 @@ def network(p):
     settle = min(n_free, steps - n_free) - n_window
     lead = min(int(round(float(RESTART_LEAD * p.tau_s / p.dt))), settle)
     namespace = dict(V0=p.V0, tau_soma=p.tau_soma, tau_s=p.tau_s, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma,
-                     lam=p.lam, n_window=n_window, free_window_start=n_free - n_window,
+                     lam_B=p.lam_update, gamma_B=p.gamma_update, n_window=n_window, free_window_start=n_free - n_window,
                      nudged_window_start=steps - n_window, uniform_hash=uniform_hash)
     free_end = {"free_end": ("step == n_free", "start", 2)}
     restart = PHASE_RESTART if enc == "deterministic" else ""
@@ -603,7 +604,7 @@ def notes(p):
 
 def oracle(p):
     """The rate network the spiking one approximates (its fixed point; :mod:`corinfo_sim.dense`)."""
-    return DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak)
+    return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak)
 
 
 def _dataset_defaults():
