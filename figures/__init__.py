@@ -16,6 +16,7 @@ from . import (
     angle,
     corinfo,
     embedding,
+    lateral,
     learning_curves,
     raster,
     receptive_fields,
@@ -41,6 +42,7 @@ FIGURES = {
     "schematic": schematic,
     "raster": raster,
     "sparsity": sparsity,
+    "lateral": lateral,
     "sweep": sweep,
 }
 

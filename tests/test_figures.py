@@ -120,6 +120,9 @@ def make_run(folder, arch=ARCH, dataset="digits", image_shape=(8, 8), seed=0, ep
     for k in range(1, L + 1):  # activity per epoch (none measured before training)
         diag[f"active_L{k}"] = np.concatenate([[np.nan], np.linspace(0.6, 0.3, samples.size - 1)])
         diag[f"sum_r_L{k}"] = np.concatenate([[np.nan], np.linspace(3.0, 1.2, samples.size - 1)])
+        diag[f"B_max_L{k}"] = 4.0 * np.exp(samples / 400.0)  # the spectrum of the lateral matrices
+        diag[f"B_min_L{k}"] = 1e-6 - 1e-3 * np.sin(samples / 300.0)
+        diag[f"B_cond_L{k}"] = diag[f"B_max_L{k}"] / np.abs(diag[f"B_min_L{k}"])
     np.savez(folder / "diagnostics.npz", **diag)
     np.savez(folder / "corinfo.npz", **_corinfo(arch))
     rng = np.random.default_rng(seed)
@@ -694,3 +697,28 @@ def test_sparse_run_draws_its_multipliers_and_sparsity(tmp_path):
     assert np.all((diag["active_L1"][1:] >= 0) & (diag["active_L1"][1:] <= 1))
     plt.close("all")
     assert make_figure("sparsity", out, tmp_path / "sparsity.png")
+
+
+def test_lateral_spectrum_of_every_layer(run, tmp_path):
+    """The lateral figure draws B's largest and smallest eigenvalue and condition number of every
+    layer after every epoch, as diagnostics.npz holds them; an older run folder without them is a
+    user error that says what to do."""
+    from corinfo_sim.figures import lateral
+    diag = lateral.load(run)
+    axes = lateral.plot_spectrum(diag)
+    epochs = len(diag["epoch"])
+    L = len(lateral.layer_numbers(diag, "B_max_L"))
+    assert L == len(ARCH) - 1
+    top, bottom = (_data_lines(ax) for ax in axes)
+    assert len(bottom) == L and all(len(line.get_xdata()) == epochs for line in bottom)
+    labels = [line.get_label() for line in top]
+    assert "B1 largest" in labels and "B2 smallest" in labels
+    drawn = {line.get_label(): line.get_ydata() for line in top}
+    np.testing.assert_array_equal(drawn["B1 smallest"], diag["B_min_L1"])
+    assert np.all(diag["B_max_L1"] >= diag["B_min_L1"])
+    plt.close("all")
+    with np.load(run / "diagnostics.npz") as d:
+        old = {k: d[k] for k in d.files if not k.startswith("B_")}
+    np.savez(run / "diagnostics.npz", **old)
+    with pytest.raises(CorInfoError, match="no spectrum of the lateral matrices"):
+        make_figure("lateral", run, tmp_path / "x.png")

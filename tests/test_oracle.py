@@ -85,12 +85,13 @@ def test_compiled_network_matches_dense_oracle(tmp_path, digits, arch, lr_ff, lr
     assert session.build_s > 0
 
 
-@pytest.mark.parametrize("eta_schedule", [False, True])
-def test_runtime_mode_matches_dense_oracle(tmp_path, digits, eta_schedule):
-    """Runtime mode (no compilation) builds the same network; also with the neural step schedule."""
+@pytest.mark.parametrize("eta_schedule, lambda_batch", [(False, 1), (True, 7)])
+def test_runtime_mode_matches_dense_oracle(tmp_path, digits, eta_schedule, lambda_batch):
+    """Runtime mode (no compilation) builds the same network; also with the neural step schedule
+    and B forgetting once per 7 samples (λ_B = λ^(1/7), the dynamics keeping γ)."""
     arch = (64, 12, 10)
     p = Params(arch=arch, n_free=12, n_nudged=8, lam=0.99, beta_sign="positive", shuffle=False,
-               eta_schedule=eta_schedule)
+               eta_schedule=eta_schedule, lambda_batch=lambda_batch)
     n_train, n_test = 4, 2
     X = np.concatenate([digits.X_train[:n_train], digits.X_test[:n_test]])
     y = np.concatenate([digits.y_train[:n_train], digits.y_test[:n_test]])
@@ -210,6 +211,7 @@ def test_every_discretisation_matches_the_oracle(tmp_path, digits, model, switch
                                       three_phase=True)),
     ("antisparse", (64, 24, 16, 10), dict(update_order="layered", nudged_start="rates", eta_schedule="both",
                                           three_phase=True)),
+    ("antisparse", (64, 24, 10), dict(lambda_batch=20)),
 ])
 def test_compiled_variants_match_the_oracle(tmp_path, digits, model, arch, switches):
     """Compiled: 20 samples, free and nudged rates, the multipliers s and the weights to 1e-9."""
