@@ -2,8 +2,10 @@
 
 Exit status: 0 done; 2 a problem with the input that the user can fix (one line on stderr,
 ``error: ...``, saying what is wrong and how to fix it); 3 a run that diverged or collapsed
-(the last good epoch is kept); 130 interrupted (Ctrl-C; every finished epoch is kept); 1 an
-internal error (a bug: one line, the traceback with ``CORINFO_DEBUG=1``).
+(the last good epoch is kept); 4 a sweep finished with failed points; 5 a sweep stopped because
+its Dask cluster went away (the scheduler lost, or no worker for ``--worker-timeout``; continue
+with ``--resume``); 130 interrupted (Ctrl-C; every finished epoch is kept); 1 an internal error
+(a bug: one line, the traceback with ``CORINFO_DEBUG=1``).
 """
 import argparse
 import json
@@ -13,7 +15,7 @@ import sys
 from .errors import CorInfoError
 from .spec import show
 
-EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG, EXIT_FAILED_POINTS = 2, 3, 130, 1, 4
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG, EXIT_FAILED_POINTS, EXIT_SWEEP_STOPPED = 2, 3, 130, 1, 4, 5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +57,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
     return value
 
 
@@ -270,7 +282,8 @@ def build_parser(model=None):
                                    "[grid], [[points]]; keys are the train options with underscores) as a "
                                    "'corinfo-sim train' run into OUT/points/<id>/, on a local Dask cluster or an "
                                    "existing one. Exit status 0 when every point is done or diverged, 4 when some "
-                                   "failed (see OUT/results.csv).")
+                                   "failed (see OUT/results.csv), 5 when the cluster went away (the scheduler "
+                                   "lost, or no worker for --worker-timeout): continue with --resume.")
     w.add_argument("spec", metavar="SPEC", help="sweep file (TOML)")
     w.add_argument("--out", required=True, metavar="DIR", help="sweep folder (created; locked while it runs)")
     where = w.add_mutually_exclusive_group()
@@ -279,6 +292,8 @@ def build_parser(model=None):
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
     w.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished points")
+    w.add_argument("--worker-timeout", type=_positive_float, default=600.0, metavar="SECONDS",
+                   help="stop (exit status 5) when the cluster has had no worker for this long (default: 600)")
     add_build_cache_option(w)
 
     names = _figure_names()
@@ -508,7 +523,7 @@ def cmd_figure(args):
 def cmd_sweep(args):
     from .sweep import run_sweep
     rows = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                     progress=_reporter(), build_cache=args.build_cache)
+                     progress=_reporter(), build_cache=args.build_cache, worker_timeout=args.worker_timeout)
     failed = sum(row["status"].startswith("failed") for row in rows)
     if failed:
         raise SweepFailures(f"{failed} of {len(rows)} points failed: see the status column of "
@@ -517,6 +532,10 @@ def cmd_sweep(args):
 
 class SweepFailures(CorInfoError):
     """Some points of a sweep failed (exit status 4)."""
+
+
+class SweepStopped(CorInfoError):
+    """A sweep stopped because its Dask cluster went away (exit status 5); ``--resume`` continues it."""
 
 
 COMMANDS = {"sweep": cmd_sweep, "train": cmd_train, "evaluate": cmd_evaluate, "traces": cmd_traces, "bench": cmd_bench,
@@ -561,6 +580,9 @@ def guarded(action, out=None):
     except SweepFailures as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED_POINTS
+    except SweepStopped as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_SWEEP_STOPPED
     except CorInfoError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

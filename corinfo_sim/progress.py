@@ -41,6 +41,7 @@ class Reporter:
         self._what = None
         self._start = None
         self._last_line = 0.0
+        self._last_status = None
         self._drawn = False
 
     def __call__(self, text):
@@ -69,6 +70,20 @@ class Reporter:
         elif now - self._last_line >= self.interval:
             self._last_line = now
             print(f"  {what}: {done}/{total} samples{speed}{eta}", file=self.stream, flush=True)
+
+    def status(self, text):
+        """A status line (e.g. a sweep's points done and running): redrawn in place on a terminal;
+        in a log printed every ``interval`` seconds, the first ``interval`` seconds after the first call."""
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write(f"\r{text}\x1b[K")
+            self.stream.flush()
+            self._drawn = True
+        elif self._last_status is None:
+            self._last_status = now
+        elif now - self._last_status >= self.interval:
+            self._last_status = now
+            print(f"  {text}", file=self.stream, flush=True)
 
     def _clear(self):
         if self._drawn:

@@ -263,7 +263,7 @@ def _worker_session(args, dataset, params, out_dir):
     key = (structure(params), dataset.name, args.data_dir, args.max_train_samples, args.max_test_samples,
            tuple(probe_samples(dataset, args.probe_samples)), args.device, args.threads, args.build_cache, out_dir,
            getattr(args, "evaluation", None))
-    if _WORKER.get("key") == key:
+    if _WORKER.get("key") == key and os.path.isdir(_WORKER["session"].build_dir):  # a finished sweep removes it
         return _WORKER["session"], "reused"
     _drop_session()
     build_dir = os.path.join(out_dir, "builds", f"{socket.gethostname()}-{os.getpid()}")
@@ -300,6 +300,10 @@ def run_point(pid, argv, out_dir):
     """Run point ``pid`` (a Dask task): the ``corinfo-sim`` command line ``argv``, resuming what
     its run folder holds; never raises.
 
+    The run folder is the point's state: a point it shows finished (a task run again after its
+    worker died with the result) is not touched, and a folder another process still trains (a
+    worker of a lost cluster) is waited for.
+
     Returns
     -------
     dict
@@ -315,6 +319,10 @@ def run_point(pid, argv, out_dir):
     info = {"id": pid, "host": socket.gethostname(), "pid": os.getpid(), "build": "-", "build_s": 0.0}
     try:
         args = parse_args(argv)
+        _wait_while_locked(args.out)
+        record = finished_record(args.out, args.epochs)
+        if record is not None:
+            return record
         args.resume = has_run(args.out)  # a point a dead worker left is continued
         dataset, params = train_inputs(args)
         if epochs_done(args.out) < args.epochs:
@@ -338,6 +346,42 @@ def run_point(pid, argv, out_dir):
     return info
 
 
+def _wait_while_locked(folder, poll=2.0):
+    """Wait while another process holds the lock of the run folder ``folder`` (a worker of a lost
+    scheduler finishes the point it was running)."""
+    import fcntl
+
+    from .runfolder import LOCK_NAME
+    try:
+        fd = os.open(os.path.join(folder, LOCK_NAME), os.O_RDONLY)
+    except OSError:  # no lock file: nobody has trained this point
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(poll)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return
+    finally:
+        os.close(fd)
+
+
+def finished_record(run_folder, epochs):
+    """The ``point.json`` record of a point that needs no more work, else None.
+
+    A point needs no more work when it diverged, or is done with at least ``epochs`` epochs.
+    """
+    from .training import epochs_done
+    info = _read_json(os.path.join(run_folder, "point.json")) or {}
+    status = info.get("status", "")
+    if status == "diverged" or (status == "done" and epochs_done(run_folder) >= epochs):
+        return info
+    return None
+
+
 # ---- results ---------------------------------------------------------------------------------------
 def _read_json(path):
     try:
@@ -348,7 +392,11 @@ def _read_json(path):
 
 
 def point_row(point, out_dir, keys):
-    """One row of ``results.csv`` from the point's run folder."""
+    """One row of ``results.csv`` from the point's run folder.
+
+    A point without ``point.json`` is ``unfinished`` when its folder holds a run, else ``not started``.
+    """
+    from .training import has_run
     folder = os.path.join(out_dir, "points", point.id)
     info = _read_json(os.path.join(folder, "point.json")) or {}
     metrics = _read_json(os.path.join(folder, "metrics.json")) or {}
@@ -356,7 +404,7 @@ def point_row(point, out_dir, keys):
     row = {"id": point.id, "seed": point.seed}
     for key in keys:
         row[key] = _text(point.values[key]) if key in point.values else ""
-    row["status"] = info.get("status", "pending")
+    row["status"] = info.get("status") or ("unfinished" if has_run(folder) else "not started")
     row["epochs_done"] = len(test)
     row["final_test_acc"] = 100 * test[-1] if test else float("nan")
     row["best_test_acc"] = 100 * max(test) if test else float("nan")
@@ -456,10 +504,42 @@ def summary_markdown(rows, keys, spec):
 
 
 # ---- the sweep ---------------------------------------------------------------------------------------
+#: Times a point's worker may die while running it before the point is failed (on a local cluster;
+#: an existing cluster's scheduler decides: ``distributed.scheduler.allowed-failures`` + 1, 4 by default).
+WORKER_DEATHS = 3
+#: Default of ``--worker-timeout``: seconds a sweep waits while its cluster has no worker.
+WORKER_TIMEOUT = 600.0
+#: Seconds between two looks at the cluster while a sweep runs.
+TICK = 1.0
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """Keep Dask's log messages (a lost connection's traceback, a worker's death) off the console
+    while a sweep runs: the sweep says what happened in its own lines. ``CORINFO_DEBUG=1`` keeps them."""
+    import logging
+
+    import distributed  # noqa: F401 - sets up its loggers
+    if os.environ.get("CORINFO_DEBUG"):
+        yield
+        return
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in ("distributed", "tornado")]
+    loggers = [logging.getLogger(n) for n in ["distributed"] + names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def _client(workers, scheduler, progress):
     """A Dask client: of an existing scheduler, or of a new LocalCluster. Returns ``(client, cluster)``."""
     import logging
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise CorInfoError("sweeps need Dask: pip install 'dask[distributed]'") from None
@@ -469,23 +549,21 @@ def _client(workers, scheduler, progress):
         except (OSError, TimeoutError) as e:
             raise CorInfoError(f"cannot reach the Dask scheduler at {scheduler} ({e.__class__.__name__}): start it "
                                "with 'dask scheduler', or leave out --scheduler for a local cluster") from None
-        n = len(client.scheduler_info().get("workers", {}))
+        n = len(client.scheduler_info()["workers"])
         progress(f"Dask scheduler {scheduler}: {n} worker{'s' * (n != 1)}")
         cluster = None
     else:
         dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=dashboard, silence_logs=logging.ERROR)
+        # a worker holds only the point it runs: Dask counts a death against every task its worker holds
+        with dask.config.set({"distributed.scheduler.allowed-failures": WORKER_DEATHS - 1,
+                              "distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=dashboard, silence_logs=logging.ERROR)
         client = Client(cluster)
         progress(f"local Dask cluster: {workers} worker process{'es' * (workers != 1)}, one thread each")
     if "dashboard" in client.scheduler_info().get("services", {}):
         progress(f"Dask dashboard: {client.dashboard_link}")
     return client, cluster
-
-
-def _status(point, out_dir):
-    info = _read_json(os.path.join(out_dir, "points", point.id, "point.json")) or {}
-    return info.get("status", "")
 
 
 def _point_line(n, total, row):
@@ -496,7 +574,8 @@ def _point_line(n, total, row):
             + (f"  ({row['status']})" if row["status"].startswith("failed") else ""))
 
 
-def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, progress=print, build_cache=True):
+def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, progress=print, build_cache=True,
+              worker_timeout=WORKER_TIMEOUT):
     """Run every point of the sweep file ``spec_path`` into ``out_dir``; return the result rows.
 
     Parameters
@@ -512,15 +591,26 @@ def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, pr
     resume : bool
         Continue the sweep in ``out_dir``: finished points are kept, the others continued.
     progress : callable
-        Receives a line per event (cluster, finished point with the overall ETA).
+        Receives a line per event (cluster, finished point with the overall ETA, a worker lost);
+        its method ``status``, when it has one, the status line of the sweep (see
+        :meth:`corinfo_sim.progress.Reporter.status`).
     build_cache : bool
         Whether the points use the build cache.
+    worker_timeout : float
+        Seconds the sweep waits while its cluster has no worker before it stops.
+
+    Raises
+    ------
+    corinfo_sim.cli.SweepStopped
+        The scheduler was lost, or the cluster had no worker for ``worker_timeout`` seconds;
+        ``results.csv`` holds what the run folders hold.
     """
-    from .progress import _duration
     from .runfolder import locked_folder
     spec, text = load_spec(spec_path)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise CorInfoError(f"--workers must be a positive whole number, got {workers!r}")
+    if not _number(worker_timeout) or worker_timeout <= 0:
+        raise CorInfoError(f"--worker-timeout must be a positive number of seconds, got {worker_timeout!r}")
     workers = workers or os.cpu_count() or 1
     with locked_folder(out_dir, what="sweep folder") as folder:
         points = expand(spec, folder, spec_path)
@@ -535,21 +625,25 @@ def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, pr
             if dict(old_spec, epochs=0) != dict(spec, epochs=0):
                 raise CorInfoError(f"cannot resume: {saved} is another sweep (only epochs may change); "
                                    "choose another --out")
-        todo = [p for p in points if not (resume and _finished(p, folder, spec["epochs"]))]
+        todo = [p for p in points
+                if not (resume and finished_record(os.path.join(folder, "points", p.id), spec["epochs"]))]
         progress(f"sweep {os.path.basename(spec_path)}: {len(points)} points ({len(points) - len(todo)} finished "
                  f"before), {spec['epochs']} epochs each, into {out_dir}")
-        client, cluster = _client(workers, scheduler, progress) if todo else (None, None)
-        try:
-            _write_text(saved, text)  # once the workers are there
-            if todo:
-                _run_points(todo, points, folder, spec, client, cluster, progress, _duration)
-        finally:
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    client.close(timeout=10)
-                    if cluster is not None:
-                        cluster.close(timeout=10)
-        rows = write_results(points, folder, spec)
+        with _quiet_dask():
+            client, cluster = _client(workers, scheduler, progress) if todo else (None, None)
+            try:
+                _write_text(saved, text)  # once the workers are there
+                if todo:
+                    _run_points(todo, points, folder, spec, _Watch(client, cluster, workers, scheduler,
+                                                                    worker_timeout, progress, out_dir))
+            finally:
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        client.close(timeout=10)
+                        if cluster is not None:
+                            cluster.close(timeout=10)
+                rows = write_results(points, folder, spec)  # what the run folders hold, however the sweep ended
+        # only after a sweep that ended here: no worker runs a point of it (a lost cluster's workers may)
         shutil.rmtree(os.path.join(folder, "builds"), ignore_errors=True)
         counts = build_counts(rows)
         done = sum(r["status"] == "done" for r in rows)
@@ -559,45 +653,131 @@ def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, pr
     return rows
 
 
-def _finished(point, folder, epochs):
-    """Whether a point needs no more work: diverged, or done with ``epochs`` epochs."""
-    from .training import epochs_done
-    status = _status(point, folder)
-    return status == "diverged" or (status == "done" and epochs_done(os.path.join(folder, "points", point.id))
-                                    >= epochs)
+class _Watch:
+    """The cluster while a sweep runs: the workers alive, the points running, the status line; a
+    local cluster kept at its number of workers; the time without a worker."""
+
+    def __init__(self, client, cluster, workers, scheduler, worker_timeout, progress, out_dir):
+        self.client, self.cluster, self.workers, self.progress = client, cluster, workers, progress
+        self.where = f"the Dask scheduler {scheduler}" if scheduler else "the local Dask cluster"
+        self.timeout, self.out_dir = worker_timeout, out_dir
+        self.alive, self.running = None, 0
+        self.no_worker_since = None
+        self.scaled = 0.0
+
+    def look(self, keys):
+        """Count the workers and how many of the tasks ``keys`` they run; replace the local cluster's
+        lost workers; raise :class:`~corinfo_sim.cli.SweepStopped` after ``worker_timeout`` s without a worker."""
+        from .cli import SweepStopped
+        from .progress import _duration
+        try:
+            workers = self.client.scheduler_info()["workers"]
+            processing = self.client.processing()
+        except Exception:  # noqa: BLE001 - the scheduler is going away: its futures say so
+            return
+        now = time.monotonic()
+        alive = len(workers)
+        self.running = sum(min(info.get("nthreads", 1), sum(k in keys for k in processing.get(address, ())))
+                           for address, info in workers.items())
+        if self.cluster is not None and len(self.cluster.workers) < self.workers and now - self.scaled > 5:
+            # Dask's SpecCluster closes a worker slot whose worker did not come back within
+            # distributed.deploy.lost-worker-timeout: open it again
+            self.cluster.scale(self.workers)
+            self.scaled = now
+        if self.alive is not None and alive < self.alive:
+            self.progress(f"a worker left the cluster: {alive} alive"
+                          + (f" of {self.workers}, a new one is starting" if self.cluster is not None else ""))
+        self.alive = alive
+        if alive:
+            self.no_worker_since = None
+        elif self.no_worker_since is None:
+            self.no_worker_since = now
+            if self.cluster is None:
+                self.progress(f"no worker: waiting up to {_duration(self.timeout)} for one (--worker-timeout)")
+        elif now - self.no_worker_since > self.timeout:
+            raise SweepStopped(f"no Dask worker for {_duration(self.timeout)} at {self.where} (--worker-timeout): "
+                               f"finished points are kept in {self.out_dir}; start workers and run the same "
+                               "command with --resume")
+
+    def status(self, done, failed, total, started, left):
+        """The status line: points done, running, failed and waiting; workers; time."""
+        from .progress import _duration
+        show = getattr(self.progress, "status", None)
+        if show is None:
+            return
+        elapsed = time.time() - started
+        running = min(self.running, total - done - failed)
+        alive = "?" if self.alive is None else self.alive
+        workers = f"{alive} of {self.workers}" if self.cluster is not None else f"{alive}"
+        show(f"{done}/{total} points done, {running} running, {failed} failed, "
+             f"{total - done - failed - running} waiting; {workers} worker{'s' * (alive != 1)} alive; "
+             f"{_duration(elapsed)} elapsed" + (f", about {_duration(left)} left" if left is not None else ""))
+
+    def lost(self):
+        """The error of a sweep whose scheduler went away."""
+        from .cli import SweepStopped
+        return SweepStopped(f"lost {self.where}: finished points are kept in {self.out_dir} (points its workers "
+                            "still run finish in their folders); start a scheduler and workers and run the same "
+                            "command with --resume")
 
 
-def _run_points(todo, points, folder, spec, client, cluster, progress, duration):
-    from distributed import as_completed
-    futures = []
+def _run_points(todo, points, folder, spec, watch):
+    """Run the points ``todo`` (of ``points``) on the cluster ``watch`` looks at; record each point
+    as it ends and release its task."""
+    from distributed import KilledWorker
+
+    from .progress import _duration
+    client = watch.client
+    start = time.time()
+    # the run folders are the tasks' state: a task run twice (after a worker died) resumes
+    pending = {client.submit(run_point, p.id, p.argv, folder, key=f"corinfo-{p.id}-{os.getpid()}-{start:.0f}",
+                             pure=False): p for p in todo}
+    keys = _swept_keys(points)
+    known = {p.id: point_row(p, folder, keys) for p in points}
+    counted = {"done": len(points) - len(todo), "failed": 0}
+    n = 0
     try:
-        start = time.time()
-        # the run folders are the tasks' state: a task run twice (after a worker died) resumes
-        futures = [client.submit(run_point, p.id, p.argv, folder, key=f"corinfo-{p.id}-{os.getpid()}-{start:.0f}",
-                                 pure=False) for p in todo]
-        keys = _swept_keys(points)
-        by_id = {p.id: p for p in points}
-        known = {p.id: point_row(p, folder, keys) for p in points}
-        for n, future in enumerate(as_completed(futures), start=1):
-            try:
-                info = future.result()
-            except Exception as e:  # noqa: BLE001 - the task itself failed (e.g. its workers kept dying)
-                detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                info = {"id": todo[futures.index(future)].id, "status": f"failed: {e.__class__.__name__}: {detail}"}
-                _record_failure(folder, info)
-            row = known[info["id"]] = point_row(by_id[info["id"]], folder, keys)
-            elapsed = time.time() - start
-            eta = elapsed / n * (len(todo) - n)
-            progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, {duration(elapsed)} elapsed"
-                     + (f", ETA {duration(eta)}" if n < len(todo) else ""))
-            write_results(points, folder, spec, known)
+        while pending:
+            lost = False
+            for future in [f for f in pending if f.done()]:
+                point = pending.pop(future)
+                if future.status == "cancelled":  # the scheduler went away
+                    lost = True
+                    continue
+                if future.status == "error":
+                    e = future.exception()
+                    if isinstance(e, KilledWorker):
+                        reason = (f"its worker died {e.allowed_failures + 1} times while running it (out of memory? "
+                                  "a crash? see the workers' logs)")
+                    else:
+                        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                        reason = f"{e.__class__.__name__}{': ' + detail if detail else ''}"
+                    if finished_record(os.path.join(folder, "points", point.id), spec["epochs"]) is None:
+                        _record_failure(folder, {"id": point.id, "status": f"failed: {reason}"})
+                future.release()  # held no longer: a worker's death cannot make it run again
+                row = known[point.id] = point_row(point, folder, keys)
+                counted["failed" if row["status"].startswith("failed") else "done"] += 1
+                n += 1
+                elapsed = time.time() - start
+                watch.progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, "
+                               f"{_duration(elapsed)} elapsed"
+                               + (f", ETA {_duration(elapsed / n * (len(todo) - n))}" if n < len(todo) else ""))
+                write_results(points, folder, spec, known)
+            if lost or client.status == "closed":
+                raise watch.lost()
+            if pending:
+                watch.look({f.key for f in pending})
+                elapsed = time.time() - start
+                watch.status(counted["done"], counted["failed"], len(points), start,
+                             elapsed / n * (len(todo) - n) if n else None)
+                time.sleep(TICK)
     except KeyboardInterrupt:
-        if cluster is not None:
+        if watch.cluster is not None:
             _kill_children()  # workers cannot be interrupted: stop them, their binaries and compilers now
         raise
     finally:
         with contextlib.suppress(Exception):
-            client.cancel(futures)
+            client.cancel(list(pending))
 
 
 def _kill_children():
@@ -615,4 +795,3 @@ def _record_failure(folder, info):
     path = os.path.join(folder, "points", info["id"])
     os.makedirs(path, exist_ok=True)
     write_json(os.path.join(path, "point.json"), dict(info, host="", build="-"))
-
