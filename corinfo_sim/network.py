@@ -57,6 +57,9 @@ from .errors import CorInfoError
 from .weights import check_weights, weight_shapes
 
 
+#: Units of recorded quantities in the traces: {dimension: (unit, factor from SI)}.
+TRACE_UNITS = {brian2.volt.dim: ("mV", 1e3), brian2.siemens.dim: ("nS", 1e9), brian2.amp.dim: ("pA", 1e12)}
+
 # Brian2 compares every state variable with 1e50 after a run; for a float32 variable numpy
 # warns that 1e50 overflows the cast, which says nothing about the values
 warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning, "brian2.groups.group")
@@ -432,7 +435,7 @@ class CorInfoNetwork:
         timing = dict(dt=self.sample_duration) if pop.per_sample else dict(clock=self.clock)
         code = [eqs, reset, pop.threshold, *events.values(), *(op.code for op in pop.operations)]
         eqs, namespace, _ = self._declare_run_time_values(pop.name, eqs, pop.namespace, code)
-        group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method="euler",
+        group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method=pop.method,
                                    namespace=namespace, name=pop.name, events=events,
                                    codeobj_class=GroupCodeObject if self.standalone else None, **timing)
         if traced and pop.layer and self.spec.spikes and pop.threshold:
@@ -665,7 +668,8 @@ class CorInfoNetwork:
 
     def traces(self):
         """Every recorded step of the samples the plan marked ``trace``: the traces layout of
-        :mod:`corinfo_sim.traces` (without ``label``), potentials in mV."""
+        :mod:`corinfo_sim.traces` (without ``label``), potentials in mV, conductances in nS and
+        currents in pA."""
         p, plan = self.params, self.plan
         T = p.steps_per_sample
         slots = np.flatnonzero(plan.trace)
@@ -676,8 +680,7 @@ class CorInfoNetwork:
             column[neurons] = np.arange(len(neurons))
             row, col = self._trace_rows(mon.t), column[np.asarray(mon.i)]
             for key, var in variables.items():
-                volts = mon.variables[var].dim == brian2.volt.dim
-                unit = "mV" if volts else "1"
+                unit, scale = TRACE_UNITS.get(mon.variables[var].dim, ("1", 1.0))
                 table = np.full((steps, len(neurons)), np.nan)
                 table[row, col] = np.asarray(getattr(mon, var + "_")) * (1e3 if volts else 1.0)
                 out[f"{key}_L{k}"], units[f"{key}_L{k}"] = table, unit

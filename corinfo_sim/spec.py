@@ -51,7 +51,7 @@ def fit_rates(rates, n):
     return (rates[0],) + (rates[-1],) * (n - 1) if n > 0 else ()
 
 
-UNITS = {"ms": brian2.ms, "Hz": brian2.Hz, "mV": brian2.mV}
+UNITS = {"ms": brian2.ms, "Hz": brian2.Hz, "mV": brian2.mV, "pF": brian2.pF, "nS": brian2.nS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Parameter:
     runtime : bool
         Changes the values a compiled network runs with, not its code: runs that differ only in
         run-time parameters share one build.
+    signed : bool
+        For quantities: any finite value (a reversal potential), not only positive ones.
     aliases : dict
         Other spellings of a choice's values (``True`` for ``"free"``), read from older files.
     """
@@ -98,6 +100,7 @@ class Parameter:
     option: str = "auto"
     learning: bool = False
     runtime: bool = False
+    signed: bool = False
     aliases: dict = field(default_factory=dict)
 
     @property
@@ -124,9 +127,9 @@ class Parameter:
             if isinstance(value, str):
                 value = parse_quantity(value)
             if not isinstance(value, brian2.Quantity) or not brian2.have_same_dimensions(value, unit) \
-                    or not math.isfinite(float(value)) or float(value) <= 0:
-                raise CorInfoError(f"{name} must be a positive {_dimension(unit)}, e.g. {self.default_text()} "
-                                   f"{self.unit}, got {shown(value, unit)}")
+                    or not math.isfinite(float(value)) or (float(value) <= 0 and not self.signed):
+                raise CorInfoError(f"{name} must be a {'' if self.signed else 'positive '}{_dimension(unit)}, "
+                                   f"e.g. {self.default_text()} {self.unit}, got {shown(value, unit)}")
             return value
         if kind in ("floats", "ints"):
             try:
@@ -175,8 +178,9 @@ def _numeric(v):
 
 
 def _dimension(unit):
-    return "rate" if brian2.have_same_dimensions(unit, brian2.Hz) else \
-        "time" if brian2.have_same_dimensions(unit, brian2.second) else "potential"
+    names = ((brian2.Hz, "rate"), (brian2.second, "time"), (brian2.volt, "potential"), (brian2.farad, "capacitance"),
+             (brian2.siemens, "conductance"))
+    return next(name for u, name in names if brian2.have_same_dimensions(unit, u))
 
 
 def show(value, unit=None):
@@ -349,6 +353,8 @@ class Population:
         The pyramidal population of layer k: recorded (rates, traces, spikes) as layer k.
     traced : dict
         Variables recorded at every step of the traced samples, ``{traces key: variable}``
+    method : str
+        Brian2's integration method of its differential equations (default ``"euler"``).
         (recorded for the neurons chosen in the layer it belongs to, ``trace_layer``).
     trace_layer : int, optional
         Layer whose tracing also records this population (all of its neurons).
@@ -369,6 +375,7 @@ class Population:
     traced: dict = field(default_factory=dict)
     trace_layer: int = None
 
+    method: str = "euler"
 
 @dataclasses.dataclass
 class Pathway:
@@ -500,7 +507,7 @@ class Variant:
 def format_quantity(value):
     """``value`` as "number unit" that reads back exactly: in ms, Hz or mV when that is exact
     ("0.5 ms", "800.0 Hz"), else in SI units ("0.35000000000000003 s")."""
-    for unit in (brian2.ms, brian2.Hz, brian2.mV):
+    for unit in (brian2.ms, brian2.Hz, brian2.mV, brian2.pF, brian2.nS):
         if brian2.have_same_dimensions(value, unit):
             text = f"{float(value / unit)!r} {unit!s}"
             if parse_quantity(text) == value:
