@@ -71,8 +71,15 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
     of random inputs (``arch`` must fit it). ``progress`` receives the build's lines.
     """
     if params is None:
-        rates = dict(arch=tuple(arch), seed=seed, lr_ff=(0.01,) * (len(arch) - 1), lr_fb=(0.001,) * (len(arch) - 2))
-        params = make_params(variant or DEFAULT, **rates, **(options or {}))
+        from .models import get_variant
+        L = len(arch) - 1
+        rates = dict(lr_ff=(0.01,) * L, lr_fb=(0.001,) * (L - 1))
+        if "lr" in get_variant(variant or DEFAULT).parameters_by_name:  # equilibrium propagation
+            rates = dict(lr=(0.01,) * L)
+        params = make_params(variant or DEFAULT, arch=tuple(arch), seed=seed, **rates, **(options or {}))
+    if params.variant.network is None:
+        raise CorInfoError(f"model {params.model} is a feed-forward reference, not a Brian2 network: nothing to "
+                           "benchmark")
     rng = np.random.default_rng(seed)
     eval_samples = eval_samples or samples
     if dataset is None:
@@ -87,7 +94,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
                                f"{len(dataset.X_test)} test samples: lower --samples")
         images = np.concatenate([dataset.X_train[:samples], dataset.X_test[:eval_samples]])
         labels = np.concatenate([dataset.y_train[:samples], dataset.y_test[:eval_samples]])
-    weights = init_weights(arch, rng)
+    weights = init_weights(arch, rng, params.model)
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
                           os.path.join(tmp, "build"), threads=threads, progress=progress, build_cache=build_cache)
@@ -124,7 +131,10 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         with threadpool_limits(limits=threads, user_api="blas"):
             start = time.perf_counter()
             for s in range(n):
-                dense.train_sample(W, images[s], eye[labels[s]], 1.0, params.lr_ff, params.lr_fb, dp)
+                if isinstance(dp, dense.EPParams):
+                    dense.ep_train_sample(W, images[s], eye[labels[s]], 1.0, params.lr, dp)
+                else:
+                    dense.train_sample(W, images[s], eye[labels[s]], 1.0, params.lr_ff, params.lr_fb, dp)
             out["dense_ms_per_sample"] = 1e3 * (time.perf_counter() - start) / n
         out["dense_samples"] = n
         out["ratio_to_dense"] = out["ms_per_sample"] / out["dense_ms_per_sample"]

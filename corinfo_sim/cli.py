@@ -397,7 +397,7 @@ def _load_for_run(args):
                            f"drop --model, or pass --model {run_model}")
     from .models import DEFAULT
     args.model = args.model or run_model or DEFAULT
-    weights, arch = load_weights(weights_file)
+    weights, arch = load_weights(weights_file, model=args.model)
     dataset = load_dataset(args.dataset or config.get("dataset") or "digits", args.data_dir)
     dataset = dataset.subset(max_test=getattr(args, "max_test_samples", None))
     if args.arch and tuple(args.arch) != arch:
@@ -472,6 +472,7 @@ def cmd_traces(args):
         if path:
             check_writable_file(path, overwrite=args.overwrite, option=option)
     weights, dataset, params = _load_for_run(args)
+    _check_network(params, "has no membrane traces")
     traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
                     neurons=args.neurons, plastic=args.plastic, device=args.device, build_cache=args.build_cache)
     weights_after = traces.pop("weights_after", None)
@@ -493,9 +494,22 @@ def cmd_traces(args):
         print(f"weights after learning from the samples: {after}")
 
 
+def _check_network(params, what):
+    """Refuse a reference without a Brian2 network (``--model fa``, ``bp``) where a network is needed."""
+    if params.variant.network is None:
+        from .models import VARIANTS, get_variant
+        networks = [name for name in VARIANTS if get_variant(name).network is not None]
+        raise CorInfoError(f"model {params.model} is a feed-forward reference, not a Brian2 network: it {what}; "
+                           f"choose one of {', '.join(networks)}")
+
+
 def cmd_bench(args):
     from .bench import bench
     from .models import get_variant
+    if get_variant(args.model).network is None:
+        from .params import Params
+        _check_network(Params(args.model), "has nothing to benchmark (its training time per sample is in its run "
+                                           "folder's metrics.json, train_s)")
     options = given_values(args, get_variant(args.model), skip=("arch",))
     dataset = None
     if args.dataset:

@@ -471,3 +471,137 @@ def free_rates(W, X, p, batch=1000, dtype=np.float64):
 def predict(W, X, p):
     """Free-phase output rates for each row of ``X`` (shape (n, n_L)), by :func:`free_rates`."""
     return free_rates(W, X, p)[n_layers(W)]
+
+
+
+# ---- equilibrium propagation (models/ep.py) -------------------------------------------------------
+@dataclass(frozen=True)
+class EPParams:
+    """Parameters of equilibrium propagation's neural dynamics (Scellier & Bengio 2017).
+
+    Parameters
+    ----------
+    eta : float
+        η, the step of ``s_k ← σ(s_k − η ∂Φ/∂s_k)``.
+    n_free, n_nudged : int
+        Steps of the free phase (from s = 0, β = 0) and of the nudged phase (continuing, β).
+    """
+
+    eta: float = 0.5
+    n_free: int = 20
+    n_nudged: int = 4
+
+
+def ep_layers(W):
+    """Number L of weight layers of equilibrium propagation's weights (keys ``W{k}``, ``b{k}``)."""
+    return sum(1 for key in W if key.startswith("W"))
+
+
+def ep_relax(W, x, y, beta, n_steps, p, s=None, drive=None):
+    """``n_steps`` steps of equilibrium propagation's dynamics, every layer from the previous step.
+
+    With the energy Φ = ½ Σ_k ‖s_k‖² − Σ_k s_kᵀ(W_k s_{k−1} + b_k) + β ‖s_L − y‖²,
+    ``s_k ← σ((1 − η) s_k + η (W_k s_{k−1} + b_k + W_{k+1}ᵀ s_{k+1}))``, at the output plus
+    ``2ηβ (y − s_L)``; σ = clip(·, 0, 1), ``s_0 = x``.
+
+    Parameters
+    ----------
+    W : dict
+        ``W{k}`` (n_k × n_{k−1}) and ``b{k}`` (n_k,), k = 1..L.
+    x : ndarray (n_0,) or (n_0, n_samples)
+        Input: one sample, or a batch with one column per sample.
+    y : ndarray (n_L,) or (n_L, n_samples)
+        One-hot label (used when ``beta != 0``).
+    beta : float
+    n_steps : int
+    p : EPParams
+    s : list of ndarray, optional
+        States ``[x, s_1, ..., s_L]`` to start from (zeros when None); not modified.
+    drive : ndarray, optional
+        ``W_1 x``, computed when None.
+
+    Returns
+    -------
+    list of ndarray
+        ``[x, s_1, ..., s_L]`` after the steps.
+    """
+    L = ep_layers(W)
+    if drive is None:
+        drive = W["W1"] @ x
+    column = (slice(None),) + (None,) * (np.ndim(x) - 1)  # a bias as a column of a batch
+    b = [None] + [W[f"b{k}"][column] for k in range(1, L + 1)]
+    if s is None:
+        dtype = np.result_type(x, W["W1"])
+        s = [x] + [np.zeros(W[f"W{k}"].shape[:1] + np.shape(x)[1:], dtype=dtype) for k in range(1, L + 1)]
+    eta = p.eta
+    for _ in range(n_steps):
+        new = [x]
+        for k in range(1, L + 1):
+            total = (drive if k == 1 else W[f"W{k}"] @ s[k - 1]) + b[k]
+            if k < L:
+                total = total + W[f"W{k + 1}"].T @ s[k + 1]
+            v = s[k] + eta * (total - s[k])
+            if k == L and beta != 0:
+                v = v + 2 * eta * beta * (y - s[k])
+            new.append(np.clip(v, 0.0, 1.0))
+        s = new
+    return s
+
+
+def ep_train_sample(W, x, y, beta, lr, p, states=None):
+    """One online equilibrium-propagation sample: free phase, nudged phase, update (in place).
+
+    ``ΔW_k = (η_k/β)(s_k^n s_{k−1}^nᵀ − s_k^f s_{k−1}^fᵀ)``, ``Δb_k = (η_k/β)(s_k^n − s_k^f)``,
+    from the old weights.
+
+    Parameters
+    ----------
+    W : dict
+        Weights, updated in place.
+    x, y : ndarray
+        Input (n_0,) and one-hot label (n_L,).
+    beta : float
+        Signed nudging strength.
+    lr : sequence of float
+        η_k, k = 1..L.
+    p : EPParams
+    states : dict, optional
+        Filled with ``{"free": {"r": [...]}, "nudged": {"r": [...]}}``.
+
+    Returns
+    -------
+    s_free, s_nudged : list of ndarray
+    """
+    L = ep_layers(W)
+    drive = W["W1"] @ x
+    free = ep_relax(W, x, y, 0.0, p.n_free, p, drive=drive)
+    nudged = ep_relax(W, x, y, beta, p.n_nudged, p, s=free, drive=drive)
+    if states is not None:
+        states["free"], states["nudged"] = {"r": list(free)}, {"r": list(nudged)}
+    for k in range(1, L + 1):
+        step = lr[k - 1] / beta
+        W[f"W{k}"] += step * (np.outer(nudged[k], nudged[k - 1]) - np.outer(free[k], free[k - 1]))
+        W[f"b{k}"] += step * (nudged[k] - free[k])
+    return free, nudged
+
+
+def ep_free_rates(W, X, p, batch=1000, dtype=np.float64):
+    """Free-phase states of every layer for every row of ``X`` (as :func:`free_rates`).
+
+    Returns
+    -------
+    dict
+        ``{k: s_k}``, each (n_samples, n_k) in ``dtype``.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be a positive number of samples, got {batch!r}")
+    L = ep_layers(W)
+    W = {key: np.asarray(w, dtype=dtype) for key, w in W.items()}
+    X = np.asarray(X)
+    out = {k: np.empty((len(X), W[f"W{k}"].shape[0]), dtype=dtype) for k in range(1, L + 1)}
+    for first in range(0, len(X), batch):
+        block = np.ascontiguousarray(X[first:first + batch].T, dtype=dtype)
+        s = ep_relax(W, block, None, 0.0, p.n_free, p)
+        for k in out:
+            out[k][first:first + batch] = s[k].T
+    return out

@@ -124,7 +124,9 @@ def n_layers(weights):
 
 
 def layer_angles(weights):
-    """Angle between W_ff,k+1 and W_fb,kᵀ for every hidden layer k = 1..L−1.
+    """Angle between W_ff,k+1 and W_fb,kᵀ for every hidden layer k = 1..L−1 (feedback alignment:
+    between W_{k+1} and F_kᵀ; none for equilibrium propagation and backprop, whose feedback is
+    W_{k+1}ᵀ).
 
     Parameters
     ----------
@@ -145,6 +147,12 @@ def layer_angles(weights):
     --------
     weight_angle : the angle of one layer pair.
     """
+    if "Wff1" not in weights:
+        # the other rules: feedback alignment's fixed feedback F{k} against its forward W{k+1};
+        # equilibrium propagation and backprop send the feedback through W{k+1}ᵀ itself (0° by
+        # construction) and have no separate matrix to compare
+        ks = _layer_numbers(weights, "F")
+        return {k: weight_angle(weights[f"W{k + 1}"], weights[f"F{k}"]) for k in ks}
     L = n_layers(weights)
     angles = {}
     for k in range(1, L):

@@ -281,6 +281,8 @@ def structure(params):
     Two parameter sets with the same key (differing only in run-time values, learning rates,
     seed, β or the learning-rate schedule) run on the same binary (:meth:`CorInfoNetwork.set_params`).
     """
+    if params.variant.network is None:  # a reference without a Brian2 network: nothing is compiled
+        return hashlib.sha256(json.dumps([params.model, list(params.arch)]).encode()).hexdigest()[:16]
     spec = params.variant.network(params)
     parts = [params.model, list(params.arch), repr(params.dt), params.precision, params.free_steps,
              params.steps_per_sample, _compiled(spec.namespace), spec.rate_variables, spec.trace_variables,
@@ -523,7 +525,7 @@ class CorInfoNetwork:
 
     def _checked_inputs(self, p, images, weights):
         """The image table as float64, after checking it and the weights against the architecture."""
-        check_weights(weights, p.arch)
+        check_weights(weights, p.arch, model=p.model)
         images = np.ascontiguousarray(images, dtype=float)
         if images.ndim != 2 or images.shape[1] != p.arch[0]:
             raise CorInfoError(
@@ -557,7 +559,8 @@ class CorInfoNetwork:
             syn = self.synapses[pathway.name]
             if pathway.weight:
                 i, j = self._index[pathway.name]
-                values[syn.w] = np.ascontiguousarray(weights[pathway.weight[0]][j, i])
+                W = weights[pathway.weight[0]]  # a matrix [post, pre], or a bias vector [post]
+                values[syn.w] = np.ascontiguousarray(W[j, i] if W.ndim == 2 else W[j])
             if pathway.learning_rate:
                 parameter, index = pathway.learning_rate
                 values[syn.eta] = getattr(self.params, parameter)[index] * lr_factor
@@ -569,7 +572,8 @@ class CorInfoNetwork:
 
     def set_weights(self, weights, lr_factor=1.0):
         """Set weights and learning rates now (runtime) or remember them for the next run (standalone)."""
-        self._weights = {key: np.array(weights[key], dtype=float) for key in weight_shapes(self.params.arch)}
+        self._weights = {key: np.array(weights[key], dtype=float)
+                         for key in weight_shapes(self.params.arch, self.params.model)}
         self._lr_factor = lr_factor
         if not self.standalone:
             values, _ = self._synaptic_values(self._weights, lr_factor, self.plan)
@@ -578,11 +582,12 @@ class CorInfoNetwork:
 
     def get_weights(self):
         """Current weights in the public format (float64 matrices)."""
-        out = {key: np.zeros(shape) for key, shape in weight_shapes(self.params.arch).items()}
+        out = {key: np.zeros(shape) for key, shape in weight_shapes(self.params.arch, self.params.model).items()}
         for pathway in self.spec.pathways:
             if pathway.weight:
                 i, j = self._index[pathway.name]
-                out[pathway.weight[0]][j, i] = self.synapses[pathway.name].w[:]
+                W = out[pathway.weight[0]]
+                W[(j, i) if W.ndim == 2 else j] = self.synapses[pathway.name].w[:]
         return out
 
     def run_args(self, plan=None):

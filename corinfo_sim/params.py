@@ -56,6 +56,11 @@ class Params:
     def _check_layers(self):
         L = self.n_layers
         arch = ",".join(map(str, self.arch))
+        if "lr" in self._values and len(self.lr) != L:  # the other rules: one rate per weight layer
+            raise CorInfoError(f"--lr needs {L} rates (one per layer k = 1..{L}) for architecture {arch}, "
+                               f"got {len(self.lr)}")
+        if "lr_ff" not in self._values:
+            return
         if len(self.lr_ff) != L:
             raise CorInfoError(f"--lr-ff needs {L} rates (one per layer k = 1..{L}) for architecture {arch}, "
                                f"got {len(self.lr_ff)}")
@@ -185,7 +190,8 @@ class Params:
         declared = self.variant.parameters_by_name
         out = {"model": self._model}
         out.update({name: declared[name].to_json(value) for name, value in self._values.items()})
-        out["gamma"] = self.gamma
+        if "lam" in self._values:
+            out["gamma"] = self.gamma
         out["tau"] = format_quantity(self.tau)
         return out
 
@@ -232,6 +238,6 @@ def make_params(model=DEFAULT, dataset=None, **values):
         for parameter in get_variant(model).parameters:
             if callable(parameter.default) and parameter.name in defaults:
                 value = defaults.pop(parameter.name)
-                if parameter.name in ("lr_ff", "lr_fb"):
-                    defaults[parameter.name] = fit_rates(value, L if parameter.name == "lr_ff" else L - 1)
+                if parameter.name in ("lr_ff", "lr_fb", "lr"):
+                    defaults[parameter.name] = fit_rates(value, L - (parameter.name == "lr_fb"))
     return Params(model, **dict(defaults, **given))

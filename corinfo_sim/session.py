@@ -121,7 +121,7 @@ class Session:
             for pref in ("codegen.cpp.extra_compile_args_gcc", "codegen.cpp.extra_link_args"):
                 if "-fopenmp" not in brian2.prefs[pref]:
                     brian2.prefs[pref] = list(brian2.prefs[pref]) + ["-fopenmp"]
-            placeholder = init_weights(self.params.arch, np.random.default_rng(0))
+            placeholder = init_weights(self.params.arch, np.random.default_rng(0), self.params.model)
             self.net = self._new_network(self._placeholder_plan(), placeholder)
             brian2.device.apply_run_args()  # weights and plans come from the command line of each run
             self.net.schedule_run()

@@ -484,6 +484,16 @@ class Variant:
         phase can stand in for the network's: the test set is then evaluated by the batched dense
         path (:func:`corinfo_sim.dense.free_rates`). False when the oracle only approximates it
         (spiking variants): they are evaluated in the network.
+    weights : corinfo_sim.weights.WeightScheme, optional
+        The matrices of a learning rule other than CorInfoMax's (keys, shapes, initialisation);
+        None: ``Wff{k}``, ``Wfb{k}``, ``B{k}``.
+    session : callable, optional
+        For a reference that is not a Brian2 network (``network`` None): ``session(params, images,
+        labels, segments) ->`` an object that runs plans as :class:`corinfo_sim.session.Session`
+        does (``corinfo_sim/references.py``).
+    free_rates : callable, optional
+        ``free_rates(weights, X, params, dtype) -> {k: r_k}``: the batched free phase of the
+        evaluation (default :func:`corinfo_sim.dense.free_rates` with the oracle).
     """
 
     name: str
@@ -497,6 +507,9 @@ class Variant:
     check_images: object = None
     notes: object = None
     exact_oracle: bool = False
+    weights: object = None
+    session: object = None
+    free_rates: object = None
 
     @property
     def parameters_by_name(self):

@@ -129,13 +129,15 @@ def epoch_plan(params, n_train, n_test, labels, epoch, probe=PROBE_SAMPLES):
     """
     rng = np.random.default_rng([params.seed, epoch])
     order = rng.permutation(n_train) if params.shuffle else np.arange(n_train)
-    if params.beta_sign == "random":
+    values = params.values()  # the feed-forward references have no β
+    if values.get("beta_sign") == "random":
         signs = rng.choice([-1.0, 1.0], size=n_train)
     else:
         signs = np.ones(n_train)
     test = n_train + np.arange(n_test)
+    beta = values.get("beta", 1.0)
     return Plan.make(labels, train=order, test=test, probe=n_train + np.asarray(probe, dtype=int),
-                     beta=params.beta * signs, probe_beta=params.beta), order
+                     beta=beta * signs, probe_beta=beta), order
 
 
 def accuracy(outputs, labels, top=1):
@@ -191,6 +193,9 @@ def evaluation_path(params, evaluation=None):
         return "batched" if exact else "network"
     if evaluation not in EVALUATIONS:
         raise CorInfoError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
+    if evaluation == "network" and params.variant.network is None:
+        raise CorInfoError(f"model {params.model} is a reference, not a Brian2 network: its test samples are evaluated "
+                           "by its forward pass (--evaluation batched)")
     if evaluation == "batched" and not exact:
         raise CorInfoError(f"--evaluation batched needs a model whose dense network is exactly its mathematics; "
                            f"model {params.model} only approximates its rate network: use --evaluation network")
@@ -224,7 +229,10 @@ def batched_evaluation(weights, X, params, threads=1):
     start = time.perf_counter()
     # non-finite weights give non-finite rates, which the caller reports
     with threadpool_limits(limits=threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
-        free = dense.free_rates(weights, X, params.variant.oracle(params), dtype=dtype)
+        if params.variant.free_rates is not None:  # another rule's own forward or free phase
+            free = params.variant.free_rates(weights, X, params, dtype=dtype)
+        else:
+            free = dense.free_rates(weights, X, params.variant.oracle(params), dtype=dtype)
     return {k: (r, r) for k, r in free.items()}, time.perf_counter() - start
 
 
@@ -247,6 +255,8 @@ def make_session(params, dataset, build_dir, max_train=None, device="cpp_standal
     if evaluation_path(params, evaluation) == "batched":
         n_test = 0
     segments = {"train": n_train, "test": n_test, "probe": len(probe_samples(dataset, probe))}
+    if params.variant.session is not None:  # a reference that is not a Brian2 network
+        return params.variant.session(params, images, labels, segments)
     return Session(params, images, labels, segments, build_dir, device=device, variant=variant,
                    trace_neurons=trace_neurons, record_rates=True, threads=threads, progress=progress,
                    build_cache=build_cache)
@@ -350,7 +360,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
     _check_model(params, variant)
     evaluation = evaluation_path(params, evaluation)
     batched = evaluation == "batched"
-    initial = load_weights(init_weights_file, params.arch)[0] if init_weights_file else None
+    initial = load_weights(init_weights_file, params.arch, params.model)[0] if init_weights_file else None
 
     with locked_folder(out_dir) as folder:
         paths = {name: os.path.join(folder, name) for name in (
@@ -374,8 +384,8 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             if session.segments["test"] != (0 if batched else n_test):
                 raise ValueError(f"the session was built for another evaluation than {evaluation!r}")
             if state is None:
-                weights = initial if initial is not None else init_weights(params.arch,
-                                                                           np.random.default_rng(params.seed))
+                weights = initial if initial is not None else init_weights(
+                    params.arch, np.random.default_rng(params.seed), params.model)
                 metrics, diag, corinfo = _start(paths, config, params, weights, dataset, device, threads)
             else:
                 metrics, weights, diag, corinfo = state
@@ -418,7 +428,7 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 diag["samples_seen"].append((epoch + 1) * n_train)
                 diag["angles"].append(layer_angles(weights))
                 diag["activity"].append({**layer_activity(rates), **spectrum})
-                if result.traces is not None:
+                if result.traces is not None and params.variant.weights is None:  # CorInfoMax's measure
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
                 _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)
                 progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
@@ -456,8 +466,8 @@ def _start(paths, config, params, weights, dataset, device, threads):
     diag = {"samples_seen": [0], "angles": [layer_angles(weights)], "activity": [lateral_spectrum(weights)]}
     write_json(paths["config.json"], config)
     os.makedirs(paths["snapshots"], exist_ok=True)
-    save_weights(_snapshot(paths, 0), weights)
-    save_weights(paths["weights.npz"], weights)
+    save_weights(_snapshot(paths, 0), weights, params.model)
+    save_weights(paths["weights.npz"], weights, params.model)
     _save_diagnostics(paths, diag, 1)
     write_json(paths["metrics.json"], metrics)
     _write_checkpoint(paths, 0)
@@ -685,7 +695,8 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
 
     ``test_rates`` are the ``{k: (r_free, r_nudged)}`` of the test samples.
     """
-    save_weights(_snapshot(paths, epochs_done), weights)
+    model = metrics.get("model")
+    save_weights(_snapshot(paths, epochs_done), weights, model)
     _after_write("snapshot", epochs_done)
     _save_diagnostics(paths, diag, n_train)
     _after_write("diagnostics.npz", epochs_done)
@@ -707,7 +718,7 @@ def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_t
     reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in test_rates.items()}
     atomic_savez(paths["representations.npz"], labels=dataset.y_test[:n_rep], **reps)
     _after_write("representations.npz", epochs_done)
-    save_weights(paths["weights.npz"], weights)
+    save_weights(paths["weights.npz"], weights, model)
     _after_write("weights.npz", epochs_done)
     write_json(paths["metrics.json"], metrics)
     _after_write("metrics.json", epochs_done)
@@ -747,7 +758,7 @@ def _load_progress(paths, config, params):
         weights_file = _snapshot(paths, done)
     else:  # a run folder written before checkpoint.json existed
         done, weights_file = metrics["epochs_done"], paths["weights.npz"]
-    weights, _ = load_weights(weights_file, params.arch)
+    weights, _ = load_weights(weights_file, params.arch, params.model)
     if len(metrics.get("test_acc", [])) < done:
         raise CorInfoError(f"cannot resume: {paths['metrics.json']} holds fewer epochs than the checkpoint; "
                            f"start a new run with another --out")
