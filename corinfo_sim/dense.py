@@ -36,6 +36,9 @@ Neural dynamics (one forward-Euler step ``u_k ← u_k + η_t du_k``)
 - update order: "simultaneous" (Jacobi: every layer from the previous step's rates) or
   "layered" (Gauss–Seidel, bottom-up: layer k's basal input reads the rate of layer k − 1
   computed in the same step; its lateral and feedback inputs are the old rates).
+- settling to a tolerance (``settle_tol`` > 0): a phase ends after the first step in which no
+  somatic potential changed by ``settle_tol`` or more (``max_k,i |Δu_k,i| < settle_tol``), at
+  the latest after its step count; each sample of a batch settles on its own.
 
 One training sample
 -------------------
@@ -92,6 +95,10 @@ class DenseParams:
         After the +β phase, run a −β phase of ``n_nudged`` steps from the +β state; the
         plasticity contrasts the +β and −β states (divided by 2β) instead of the +β and
         free states.
+    settle_tol : float
+        Tolerance of settling: a phase ends after the first step in which every somatic
+        potential changed by less than this (``max |Δu| < settle_tol``), its step count being the
+        cap; 0 runs every phase for its whole step count.
     lambda_batch : int
         m, the samples per step of λ: each per-sample update of B forgets by λ_B = λ^(1/m) and
         subtracts γ_B z zᵀ, γ_B = (1 − λ_B)/λ_B (:func:`lambda_update`); the dynamics use γ.
@@ -115,6 +122,7 @@ class DenseParams:
     nudged_start: str = "continue"
     three_phase: bool = False
     lambda_batch: int = 1
+    settle_tol: float = 0.0
     sparse_layers: tuple = field(default=())
     eta_s: tuple = field(default=())
 
@@ -132,6 +140,8 @@ class DenseParams:
         if any(k < 1 for k in sparse):
             raise ValueError(f"sparse_layers are layer numbers 1..L, got {self.sparse_layers!r}")
         eta_s = tuple(float(a) for a in np.atleast_1d(self.eta_s)) if np.size(self.eta_s) else ()
+        if not self.settle_tol >= 0:
+            raise ValueError(f"settle_tol must be ≥ 0, got {self.settle_tol!r}")
         object.__setattr__(self, "eta_schedule", schedule)
         object.__setattr__(self, "three_phase", bool(self.three_phase))
         object.__setattr__(self, "sparse_layers", sparse)
@@ -193,8 +203,10 @@ def rates(x, u, p=None):
     return [x] + [activation(uk, k in sparse) for k, uk in enumerate(u[1:], start=1)]
 
 
-def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None, q=None):
-    """Run ``n_steps`` forward-Euler steps of the somatic dynamics (see the module docstring).
+def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None, q=None, steps=None):
+    """Run ``n_steps`` forward-Euler steps of the somatic dynamics (see the module docstring), or
+    fewer: with ``p.settle_tol`` > 0 a sample stops after the first step in which no potential
+    changed by ``settle_tol`` or more.
 
     Parameters
     ----------
@@ -226,6 +238,9 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
         ``{k: s_k}`` and ``{k: q_k}`` of the sparse layers at the start (0 for a missing
         layer; for a batch, arrays (n_samples,) or scalars); when given, the dicts are updated
         in place to the values at the end.
+    steps : list, optional
+        When given, the number of steps each sample took is appended to it (an int, or for a
+        batch an array (n_samples,)).
 
     Returns
     -------
@@ -252,7 +267,13 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
     scheduled = p.eta_schedule != "off" and first_step is not None
     eps, gamma, gl = p.epsilon, p.gamma, p.g_leak
     r = [x] + [activation(u[k], is_sparse[k]) for k in range(1, L + 1)]
+    settle = p.settle_tol > 0
+    # samples still running (all of them without a tolerance) and the steps each one took
+    running = np.ones(np.shape(x)[1:], dtype=bool)
+    taken = np.zeros(np.shape(x)[1:], dtype=np.int64)
     for step in range(n_steps):
+        if not running.any():
+            break
         eta = p.step_size(first_step + step) if scheduled else p.eta
         new = [None]
         for k in range(1, L + 1):
@@ -269,16 +290,23 @@ def relax(W, x, y, beta, n_steps, p, u=None, drive=None, first_step=None, s=None
                 if is_sparse[k]:
                     v_a -= s[k]
                 du = -gl * u[k] + (v_b - u[k]) / eps + (v_a - u[k])
-            new.append(u[k] + eta * du)
+            new.append(u[k] + eta * du if not settle else np.where(running, u[k] + eta * du, u[k]))
             if layered:
                 r[k] = activation(new[k], is_sparse[k])
+        change = np.max([np.abs(new[k] - u[k]).max(axis=0) for k in range(1, L + 1)], axis=0) if settle else None
         u = new
         if not layered:
             r = [x] + [activation(u[k], is_sparse[k]) for k in range(1, L + 1)]
         # the multipliers read only their own layer's new rates: the same in either order
         for k in sparse:
-            q[k] = q[k] + p.eta_s[k - 1] * (r[k].sum(axis=0) - 1.0 - q[k] + s[k])
+            q_new = q[k] + p.eta_s[k - 1] * (r[k].sum(axis=0) - 1.0 - q[k] + s[k])
+            q[k] = q_new if not settle else np.where(running, q_new, q[k])
             s[k] = np.maximum(q[k], 0.0)
+        taken += running
+        if settle:
+            running = running & (change >= p.settle_tol)
+    if steps is not None:
+        steps.append(taken if taken.ndim else int(taken))
     return u
 
 
@@ -294,16 +322,19 @@ class PhaseState:
         Rates ``[x, r_1, ..., r_L]``.
     s, q : dict
         ``{k: s_k}`` multipliers and ``{k: q_k}`` interneuron potentials of the sparse layers.
+    steps : int or ndarray
+        Steps the phase took (fewer than its step count when it settled, ``settle_tol``).
     """
 
     u: list
     r: list
     s: dict
     q: dict
+    steps: object = None
 
     def as_dict(self):
-        """``{"u": [...], "r": [...], "s": {k: s_k}, "q": {k: q_k}}`` (copies of the containers)."""
-        return {"u": list(self.u), "r": list(self.r), "s": dict(self.s), "q": dict(self.q)}
+        """``{"u": [...], "r": [...], "s": {k: s_k}, "q": {k: q_k}, "steps": n}`` (copies of the containers)."""
+        return {"u": list(self.u), "r": list(self.r), "s": dict(self.s), "q": dict(self.q), "steps": self.steps}
 
 
 def run_phase(W, x, y, beta, n_steps, p, prev=None, drive=None):
@@ -334,8 +365,9 @@ def run_phase(W, x, y, beta, n_steps, p, prev=None, drive=None):
         u = [None] + list(prev.r[1:]) if p.nudged_start == "rates" else prev.u
         s, q = dict(prev.s), dict(prev.s)
         first_step = 0 if p.eta_schedule == "both" else None
-    u = relax(W, x, y, beta, n_steps, p, u=u, drive=drive, first_step=first_step, s=s, q=q)
-    return PhaseState(u=u, r=rates(x, u, p), s=s, q=q)
+    steps = []
+    u = relax(W, x, y, beta, n_steps, p, u=u, drive=drive, first_step=first_step, s=s, q=q, steps=steps)
+    return PhaseState(u=u, r=rates(x, u, p), s=s, q=q, steps=steps[0])
 
 
 def train_sample(W, x, y, beta, lr_ff, lr_fb, p, states=None):
@@ -430,7 +462,7 @@ def lateral_update(B, r, p):
     return B
 
 
-def free_rates(W, X, p, batch=1000, dtype=np.float64):
+def free_rates(W, X, p, batch=1000, dtype=np.float64, steps=None):
     """Free-phase rates of every layer for every row of ``X``, a batch of samples at a time.
 
     Each block of ``batch`` samples runs :func:`run_phase` (β = 0, from ``u = 0``) with one
@@ -447,6 +479,8 @@ def free_rates(W, X, p, batch=1000, dtype=np.float64):
         Samples per block (the result does not depend on it beyond rounding).
     dtype : numpy dtype
         Floating-point type of the computation, ``np.float64`` or ``np.float32``.
+    steps : list, optional
+        When given, the free-phase steps of every sample (array (n_samples,)) are appended to it.
 
     Returns
     -------
@@ -460,18 +494,21 @@ def free_rates(W, X, p, batch=1000, dtype=np.float64):
     X = np.asarray(X)
     out = {k: np.empty((len(X), W[f"B{k}"].shape[0]), dtype=dtype) for k in range(1, L + 1)}
     no_label = np.zeros((W[f"B{L}"].shape[0], 1), dtype=dtype)
+    taken = np.zeros(len(X), dtype=np.int64)
     for first in range(0, len(X), batch):
         block = np.ascontiguousarray(X[first:first + batch].T, dtype=dtype)
-        r = run_phase(W, block, no_label, 0.0, p.n_free, p).r
+        state = run_phase(W, block, no_label, 0.0, p.n_free, p)
         for k in out:
-            out[k][first:first + batch] = r[k].T
+            out[k][first:first + batch] = state.r[k].T
+        taken[first:first + batch] = state.steps
+    if steps is not None:
+        steps.append(taken)
     return out
 
 
 def predict(W, X, p):
     """Free-phase output rates for each row of ``X`` (shape (n, n_L)), by :func:`free_rates`."""
     return free_rates(W, X, p)[n_layers(W)]
-
 
 
 # ---- equilibrium propagation (models/ep.py) -------------------------------------------------------

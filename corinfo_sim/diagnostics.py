@@ -372,3 +372,32 @@ def lateral_spectrum(weights):
         out[f"B_max_L{k}"] = float(eig[-1])
         out[f"B_cond_L{k}"] = float(np.max(np.abs(eig)) / smallest) if smallest > 0 else float("inf")
     return out
+
+
+def settle_summary(free, nudged=None, test=None):
+    """Distribution of the steps the phases of a sample took when settling to a tolerance.
+
+    Parameters
+    ----------
+    free, nudged : array of int
+        Steps of the free and of the nudged phase(s) (both nudged phases together with three
+        phases) of every training sample of an epoch.
+    test : array of int, optional
+        Steps of the free phase of every test sample.
+
+    Returns
+    -------
+    dict
+        ``{"steps_{phase}_{stat}": value}`` for phase ``free``, ``nudged``, ``test`` and stat
+        ``mean``, ``p10``, ``p50``, ``p90`` and ``max`` (percentiles over the samples).
+    """
+    out = {}
+    for phase, steps in (("free", free), ("nudged", nudged), ("test", test)):
+        if steps is None or len(steps) == 0:
+            continue
+        steps = np.asarray(steps, dtype=float)
+        out[f"steps_{phase}_mean"] = float(steps.mean())
+        for q in (10, 50, 90):
+            out[f"steps_{phase}_p{q}"] = float(np.percentile(steps, q))
+        out[f"steps_{phase}_max"] = float(steps.max())
+    return out

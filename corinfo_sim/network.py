@@ -197,6 +197,45 @@ double corinfo_mark_time(double code, double slot)
 
 WALL_MARKS = []  # (code, seconds) of the last runtime-mode run
 
+_SETTLE_JUMP_CPP = """
+double corinfo_settle_jump(double settled, double timestep, double step, double phase_end)
+{
+    const int64_t remaining = (int64_t)phase_end - (int64_t)step - 1;
+    if (settled > 0 && remaining > 0)
+    {
+        %s[0] = (int64_t)timestep + remaining;  // the clock's tick then goes to the phase's end
+        return 1.0;
+    }
+    return 0.0;
+}
+"""
+
+
+def settle_jump(clock):
+    """Brian2 function ``settle_jump(settled, timestep, step, phase_end)``: end the phase of a
+    settled network (``settled`` > 0) by moving ``clock`` on to the phase's end.
+
+    Called at the end of step ``step`` of the sample (at ``timestep`` of the clock), it sets the
+    clock so that its tick after this step reaches step ``phase_end`` of the sample, the first of
+    the next phase (or the next sample's onset): the steps in between are not run. Returns 1 when
+    it moved the clock. Compiled runs write the clock's timestep array, runtime runs the same
+    array through Brian2's variable.
+    """
+    timestep_of = clock.variables["timestep"]
+
+    def jump(settled, timestep, step, phase_end):
+        remaining = int(np.ravel(phase_end)[0]) - int(np.ravel(step)[0]) - 1
+        if float(np.ravel(settled)[0]) > 0 and remaining > 0:
+            timestep_of.get_value()[0] = int(np.ravel(timestep)[0]) + remaining
+            return np.ones_like(settled, dtype=float)
+        return np.zeros_like(settled, dtype=float)
+
+    f = brian2.Function(jump, arg_units=[1, 1, 1, 1], return_unit=1, stateless=False)
+    if isinstance(brian2.get_device(), CPPStandaloneDevice):
+        array = "brian::" + brian2.get_device().get_array_name(timestep_of, access_data=False)
+        f.implementations.add_implementation("cpp", _SETTLE_JUMP_CPP % array, name="corinfo_settle_jump")
+    return f
+
 
 def wall_clock():
     """Brian2 function ``mark_time(code, slot)`` (C++ only): print the wall clock when ``code > 0``.
@@ -339,7 +378,8 @@ class CorInfoNetwork:
         self.spec = spec = self.variant.network(p)
 
         self.row_period = 1 * brian2.second
-        unused = {"trace_on"} if not self.trace_neurons else set()
+        uses = " ".join(op.code for pop in spec.populations for op in pop.operations)
+        unused = {"trace_on"} if not self.trace_neurons and "trace_on" not in uses else set()
         unused |= {"record_at_onset"} if not record_rates else set()
         self.timed = {key: brian2.TimedArray(values, dt=T, name=key) for key, values in plan.arrays().items()
                       if key not in unused}
@@ -350,6 +390,7 @@ class CorInfoNetwork:
         self.namespace = ns = dict(spec.namespace, n_free=p.free_steps, steps_per_sample=p.steps_per_sample,
                                    row_period=self.row_period, **self.timed)
         self.clock = brian2.Clock(dt=p.dt, name="step_clock")
+        ns["settle_jump"] = settle_jump(self.clock)
         objects = []
 
         # ---- populations -----------------------------------------------------------------------------
@@ -376,6 +417,12 @@ class CorInfoNetwork:
         self.output_monitor = brian2.StateMonitor(self.pyr[L], free_var, record=True, dt=T,
                                                   when="start", order=5, name="output_monitor")
         objects.append(self.output_monitor)
+        # steps each phase of a sample took (settling to a tolerance), recorded at the next onset
+        self.settle_monitor = None
+        if "settle" in self.groups:
+            self.settle_monitor = brian2.StateMonitor(self.groups["settle"], ["steps_free", "steps_nudged"], record=0,
+                                                      dt=T, when="start", order=5, name="settle_monitor")
+            objects.append(self.settle_monitor)
         # gated recordings: an EventMonitor records only when its event fires
         self.rate_monitors = {}
         if record_rates:
@@ -631,6 +678,14 @@ class CorInfoNetwork:
                 self.network.run(n * T, namespace=self._run_namespace, report=report, report_period=1 * brian2.second)
         WALL_MARKS.append((4, time.monotonic()))
         self.network.run(p.dt, namespace=self._run_namespace)
+
+    def settle_steps(self):
+        """Steps the free and the nudged phase(s) of every slot's sample took (settling to a
+        tolerance), ``{"free": (n_slots - 1,), "nudged": (n_slots - 1,)}``; None without settling."""
+        if self.settle_monitor is None:
+            return None
+        return {phase: np.asarray(getattr(self.settle_monitor, f"steps_{phase}"))[0, 1:self.plan.n_slots]
+                for phase in ("free", "nudged")}
 
     def free_outputs(self):
         """Free-phase output rates of every slot's sample, shape (n_slots - 1, n_L)."""

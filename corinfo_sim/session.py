@@ -33,7 +33,8 @@ class RunResult(dict):
     """What one run of a plan returns.
 
     Keys: ``weights``, ``outputs`` (free-phase output rates of every sample, in slot order),
-    ``rates`` (``{k: (r_free, r_nudged)}`` of the recorded samples), ``traces`` (dict or None),
+    ``rates`` (``{k: (r_free, r_nudged)}`` of the recorded samples), ``steps`` (the steps each
+    sample's phases took when settling to a tolerance, or None), ``traces`` (dict or None),
     ``seconds`` (the whole run, including
     loading), ``segment_s`` (``{"train": s, "test": s, "probe": s}``, wall clock inside the run)
     and ``threads`` (that the run used).
@@ -214,7 +215,7 @@ class Session:
         weights = net.get_weights()
         traces = net.traces() if self.trace_neurons and plan.trace.any() else None
         return RunResult(weights=weights, outputs=net.free_outputs(), rates=net.recorded_rates(),
-                         traces=traces, seconds=seconds, segment_s=segment_s,
+                         steps=net.settle_steps(), traces=traces, seconds=seconds, segment_s=segment_s,
                          threads=threads if self.device == "cpp_standalone" else 1)
 
     def _threads_now(self):

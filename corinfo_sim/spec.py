@@ -299,6 +299,10 @@ RATE = (
               choices=("continue", "rates")),
     Parameter("three_phase", False, "free, +β and −β phases; the update contrasts the +β and −β states, "
               "divided by 2β", kind="bool"),
+    Parameter("settle_tol", 0.0, "settling tolerance (in units of u): a phase ends after the first step in "
+              "which no somatic potential changed by this much or more, its step count (--n-free, --n-nudged) "
+              "being the cap; 0 runs every step", check=lambda v: None if v >= 0 else
+              f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4"),
 )
 
 

@@ -19,7 +19,10 @@ file                       content
 ``snapshots/``             ``weights_e{E}.npz`` after E epochs (E = 0: the initial weights)
 ``diagnostics.npz``        per epoch: forward/backward weight angle per hidden layer; fraction of
                            active units and mean Σ r per layer (test samples, free phase);
-                           smallest and largest eigenvalue and condition number of every B_k
+                           smallest and largest eigenvalue and condition number of every B_k;
+                           with ``settle_tol``, the distribution of the steps each phase took
+                           (``steps_free_*``, ``steps_nudged_*``, ``steps_test_*``: mean, p10, p50,
+                           p90, max over the samples)
 ``corinfo.npz``            layerwise correlative information over the steps of the probe samples
 ``traces.npz``             membrane traces of the probe samples in the last epoch
 ``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
@@ -50,7 +53,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import dense
-from .diagnostics import correlative_information, lateral_spectrum, layer_activity, layer_angles
+from .diagnostics import correlative_information, lateral_spectrum, layer_activity, layer_angles, settle_summary
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
@@ -202,7 +205,7 @@ def evaluation_path(params, evaluation=None):
     return evaluation
 
 
-def batched_evaluation(weights, X, params, threads=1):
+def batched_evaluation(weights, X, params, threads=1, steps=None):
     """Free-phase rates of every layer for the rows of ``X``, from the dense network.
 
     The batched path of :func:`evaluation_path` (:func:`corinfo_sim.dense.free_rates`), in the
@@ -215,6 +218,9 @@ def batched_evaluation(weights, X, params, threads=1):
     params : Params
         Of a variant with an exact oracle.
     threads : int
+    steps : list, optional
+        When given, the free-phase steps of every sample are appended to it (settling to a
+        tolerance, :func:`corinfo_sim.dense.free_rates`).
 
     Returns
     -------
@@ -232,7 +238,7 @@ def batched_evaluation(weights, X, params, threads=1):
         if params.variant.free_rates is not None:  # another rule's own forward or free phase
             free = params.variant.free_rates(weights, X, params, dtype=dtype)
         else:
-            free = dense.free_rates(weights, X, params.variant.oracle(params), dtype=dtype)
+            free = dense.free_rates(weights, X, params.variant.oracle(params), dtype=dtype, steps=steps)
     return {k: (r, r) for k, r in free.items()}, time.perf_counter() - start
 
 
@@ -401,12 +407,15 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 result = session.run(plan, weights, lr_factor=factor, params=params,
                                      on_progress=_epoch_progress(progress, epoch, epochs))
                 out = result.outputs
+                test_steps = []
                 if batched:
-                    rates, eval_s = batched_evaluation(result.weights, dataset.X_test, params, threads)
+                    rates, eval_s = batched_evaluation(result.weights, dataset.X_test, params, threads, test_steps)
                     test_out = rates[params.n_layers][0]
                 else:
                     rates, eval_s = result.rates, result.segment_s.get("test", 0.0)
                     test_out = out[n_train:n_train + n_test]
+                    if result.steps is not None:
+                        test_steps.append(result.steps["free"][n_train:n_train + n_test])
                 _check_finite(result.weights, (out, test_out), epoch, out_dir)
                 spectrum = lateral_spectrum(result.weights)
                 if collapse_check:
@@ -427,7 +436,9 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 metrics["epochs_done"] = epoch + 1
                 diag["samples_seen"].append((epoch + 1) * n_train)
                 diag["angles"].append(layer_angles(weights))
-                diag["activity"].append({**layer_activity(rates), **spectrum})
+                settled = {} if result.steps is None else settle_summary(
+                    result.steps["free"][:n_train], result.steps["nudged"][:n_train], test_steps[0] if test_steps else None)
+                diag["activity"].append({**layer_activity(rates), **spectrum, **settled})
                 if result.traces is not None and params.variant.weights is None:  # CorInfoMax's measure
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
                 _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)

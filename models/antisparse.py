@@ -233,6 +233,49 @@ z_inh_post = z_pre : 1 (summed)  # the apical dendrite receives its interneuron'
 """
 
 
+# ---- settling to a tolerance (settle_tol > 0) -------------------------------------------------
+#: Each pyramidal neuron keeps its potential from before the step's Euler update.
+SETTLE_PREVIOUS = "v_prev : volt  # somatic potential before this step's Euler update\n"
+SETTLE_STORE = "v_prev = v_soma"
+#: Pyramidal_k (every neuron) -> the settling monitor: how many neurons of layer k changed their
+#: potential by settle_tol or more in this step (after every layer's update).
+SETTLE_MODEL = """
+unsettled_{k}_post = int(abs(v_soma_pre - v_prev_pre) >= settle_tol*V0) : 1 (summed)  # neurons still moving
+"""
+#: The settling monitor: one neuron that ends a phase when no potential of any layer moved by
+#: settle_tol in the last step (``settle_jump``: the step clock goes on at the phase's end; the
+#: network builder provides it), counting the steps each phase took. Traced samples run every
+#: step, so that their traces cover the whole phase.
+SETTLE = STEP + """
+phase_end = n_free*int(step < n_free) + n_minus*int(step >= n_free)*int(step < n_minus) + steps_per_sample*int(step >= n_minus) : integer  # the current phase's last step + 1
+steps_free : 1          # steps the free phase of this sample took
+steps_nudged : 1        # steps the nudged phase(s) took
+ended : 1               # 1 when this step ended its phase early
+"""
+SETTLE_ONSET = """
+steps_free = 0
+steps_nudged = 0
+"""
+SETTLE_STEP = """
+steps_free += int(step < n_free)
+steps_nudged += int(step >= n_free)
+ended = settle_jump(int({unsettled} == 0)*(1 - trace_on(t)), t_in_timesteps, step, phase_end)
+"""
+
+
+def settling(p):
+    """The populations and pathways that end a phase once the network has settled (``settle_tol``)."""
+    L = p.n_layers
+    unsettled = " + ".join(f"unsettled_{k}" for k in range(1, L + 1))
+    equations = SETTLE + "".join(f"unsettled_{k} : 1  # neurons of layer {k} still moving\n" for k in range(1, L + 1))
+    monitor = Population("settle", 1, equations,
+                         operations=[Operation(SETTLE_ONSET, at="onset", order=7),
+                                     Operation(SETTLE_STEP.format(unsettled=unsettled), when="end", order=1)])
+    pathways = [Pathway(f"settle_{k}", f"pyr_{k}", "settle", SETTLE_MODEL.format(k=k), summed=("end", 0))
+                for k in range(1, L + 1)]
+    return [monitor], pathways
+
+
 def pyramidal_equations(output, first, inhibition="", extra=""):
     """Equations of a pyramidal neuron of a hidden (``output=False``) or the output layer.
 
@@ -288,7 +331,7 @@ def network(p, sparse=None):
     n_minus = p.n_free + p.n_nudged if three else p.steps_per_sample
     schedule_free, schedule_nudged = SCHEDULED_PHASES[p.eta_schedule]
     namespace = dict(V0=p.V0, eta0=p.eta, g_L=p.g_leak, epsilon=p.epsilon, gamma=p.gamma,
-                     lam_B=p.lam_update, gamma_B=p.gamma_update,
+                     lam_B=p.lam_update, gamma_B=p.gamma_update, settle_tol=p.settle_tol,
                      n_minus=n_minus, contrast=-0.5 if three else 1.0, schedule_free=schedule_free,
                      schedule_nudged=schedule_nudged)
     ref_event = "plus_end" if three else "free_end"
@@ -316,6 +359,9 @@ def network(p, sparse=None):
                 Operation(rate_code, when=slot["rate"][0], order=slot["rate"][1])]
         extra = "z_inh_plus : 1  # the partner's activity at the end of the +beta phase\n" if three else ""
         extra += layer["equations"] if layer else ""
+        if p.settle_tol > 0:
+            extra += SETTLE_PREVIOUS
+            ops.append(Operation(SETTLE_STORE, when="start", order=12))
         populations.append(Population(
             f"pyr_{k}", p.arch[k],
             pyramidal_equations(out, first, layer["inhibition"] if layer else "", extra),
@@ -345,6 +391,10 @@ def network(p, sparse=None):
             populations += layer["populations"]
             pathways += layer["pathways"]
 
+    if p.settle_tol > 0:
+        monitor, settle_pathways = settling(p)
+        populations += monitor
+        pathways += settle_pathways
     # basal input stage of layer 1: its input is constant within a sample
     populations.append(Population("basal_1", p.arch[1], BASAL_RELAY, per_sample=True,
                                   linked={"r": ("pyr_1", "r"), "e_ff_ref": ("pyr_1", "e_ff_ref")}))
@@ -367,7 +417,7 @@ def oracle(p):
     return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak, eta=p.eta,
                        n_free=p.n_free,
                        n_nudged=p.n_nudged, eta_schedule=p.eta_schedule, update_order=p.update_order,
-                       nudged_start=p.nudged_start, three_phase=p.three_phase,
+                       nudged_start=p.nudged_start, three_phase=p.three_phase, settle_tol=p.settle_tol,
                        sparse_layers=tuple(getattr(p, "sparse_layers", ())),
                        eta_s=tuple(getattr(p, "eta_s", ())))
 

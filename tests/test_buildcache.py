@@ -26,6 +26,8 @@ def _changed(parameter, value, arch):
         return (arch[0], arch[1] + 1) + tuple(arch[2:])
     if parameter.name == "sparse_layers":
         return (len(arch) - 1,)
+    if parameter.name == "settle_tol" and value == 0:
+        return 1e-3  # off -> on: the settling monitor is built
     if parameter.name in ("dt", "t_free", "t_nudged", "t_window"):
         return value * 2 if parameter.name != "t_window" else value / 2
     return {"float": lambda: value * 0.9, "floats": lambda: tuple(v * 0.9 for v in value),

@@ -243,3 +243,44 @@ def test_compiled_variants_match_the_oracle(tmp_path, digits, model, arch, switc
             assert s_free == pytest.approx(probe["free"]["s"][k], abs=1e-9)
         assert max(tr[f"s_L{k}"].max() for k in range(1, L + 1)) > 0, \
             "no multiplier acted: the test would prove nothing"
+
+
+@pytest.mark.parametrize("device, model, arch, switches", [
+    pytest.param("cpp_standalone", "antisparse", (64, 24, 16, 10), {}, marks=pytest.mark.standalone),
+    pytest.param("cpp_standalone", "sparse", (64, 24, 16, 10), dict(three_phase=True, update_order="layered",
+                                                                     eta_schedule="both"),
+                 marks=pytest.mark.standalone),
+    ("runtime", "antisparse", (64, 12, 10), dict(three_phase=True, nudged_start="rates")),
+])
+def test_settling_to_a_tolerance_matches_the_oracle(tmp_path, digits, device, model, arch, switches):
+    """--settle-tol: every phase ends after the first step in which no potential moved by the
+    tolerance (the step clock jumps to the phase's end). Rates, weights and the steps of every
+    phase as the oracle's; the test samples' free phases as the batched dense evaluation's."""
+    from corinfo_sim.params import make_params
+    L = len(arch) - 1
+    extra = dict(eta_s=(0.01,) * (L - 1) + (0.05,)) if model == "sparse" else {}
+    p = make_params(model, arch=arch, lam=0.999, beta_sign="positive", shuffle=False, n_free=60, n_nudged=25,
+                    settle_tol=1e-3, lr_ff=(0.5,) + (0.35,) * (L - 1), lr_fb=(0.075,) * (L - 1), **extra, **switches)
+    n, n_test = 12, 6
+    X = np.concatenate([digits.X_train[:n], digits.X_test[:n_test]])
+    y = np.concatenate([digits.y_train[:n], digits.y_test[:n_test]])
+    W0 = init_weights(arch, np.random.default_rng(7))
+    plan = Plan.make(y, train=np.arange(n), test=n + np.arange(n_test), beta=np.ones(n),
+                     record=np.ones(n + n_test))
+    session = Session(p, X, y, plan.segments, str(tmp_path / "build"), device=device, record_rates=True)
+    try:
+        res = session.run(plan, W0)
+    finally:
+        session.close()
+    W, states = variant_oracle(W0, X, y, np.ones(n), p)
+    compare_variant(res, W0, W, states, p, n)
+    free = [s["free"]["steps"] for s in states]
+    nudged = [s["nudged"]["steps"] + (s["minus"]["steps"] if p.three_phase else 0) for s in states]
+    np.testing.assert_array_equal(res.steps["free"][:n], free)
+    np.testing.assert_array_equal(res.steps["nudged"][:n], nudged)
+    assert min(free) < p.n_free and min(nudged) < p.n_nudged * (2 if p.three_phase else 1), \
+        "no phase settled before its cap: the test would prove nothing"
+    test_steps = []
+    outputs = dense.free_rates(W, X[n:], p.variant.oracle(p), steps=test_steps)[L]
+    np.testing.assert_allclose(res.outputs[n:n + n_test], outputs, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(res.steps["free"][n:n + n_test], test_steps[0])
