@@ -34,7 +34,16 @@ ROWS = [
     ("z", "interneuron z", ""),
     ("teacher", "teacher", "mV"),
     ("s", "global inhibition s", ""),
+    ("g_", "conductance", "nS"),
+    ("I_", "current", "pA"),
 ]
+#: Rows that show several quantities of one neuron (the first shown) instead of one quantity of
+#: several neurons: the conductance-based model's synaptic conductances and currents.
+SYNAPTIC_ROWS = {
+    "g_": [("g_ff_e", "ff exc."), ("g_ff_i", "ff inh."), ("g_lat_e", "lateral exc."), ("g_lat_i", "lateral inh.")],
+    "I_": [("I_ff", "feedforward"), ("I_fb", "feedback"), ("I_lat", "lateral")],
+}
+SYNAPTIC_STYLES = ["-", "--", ":", "-."]
 #: Rows of a layer's single global inhibitory interneuron (sparse model), not of its neurons.
 GLOBAL_ROWS = {"s"}
 
@@ -218,7 +227,10 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
     for k in layers:
         if k not in recorded:
             raise ValueError(f"layer {k} was not recorded; recorded layers: {recorded}")
-    rows = [row for row in ROWS if any(f"{row[0]}_L{k}" in data for k in layers)]
+    def present(prefix, k):
+        keys = [key for key, _ in SYNAPTIC_ROWS[prefix]] if prefix in SYNAPTIC_ROWS else [prefix]
+        return any(f"{key}_L{k}" in data for key in keys)
+    rows = [row for row in ROWS if any(present(row[0], k) for k in layers)]
     t = np.asarray(data["t"], dtype=float)
     phase = np.asarray(data["phase"])
     sample = np.asarray(data["sample"]) if "sample" in data else None
@@ -250,6 +262,14 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
         for i, (prefix, name, default_unit) in enumerate(rows):
             ax = axes[i, j]
             key = f"{prefix}_L{k}"
+            if prefix in SYNAPTIC_ROWS:
+                if present(prefix, k):
+                    _plot_synaptic(ax, data, prefix, k, columns[0], ids[0], t, keep, phase, units, name, default_unit)
+                    visible.append(ax)
+                    handles.append([])
+                else:
+                    ax.set_visible(False)
+                continue
             if key not in data:
                 ax.set_visible(False)
                 continue
@@ -296,6 +316,21 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
             texts.append("label neuron of the sample")
         fig.legend(handles, texts, loc="outside lower center", ncol=len(handles))
     return axes
+
+
+def _plot_synaptic(ax, data, prefix, k, column, neuron, t, keep, phase, units, name, default_unit):
+    """One neuron's synaptic conductances or currents of layer k, one line style per pathway."""
+    unit = default_unit
+    for (key, label), ls in zip(SYNAPTIC_ROWS[prefix], SYNAPTIC_STYLES):
+        if f"{key}_L{k}" in data:
+            values = np.asarray(data[f"{key}_L{k}"], dtype=float).reshape(len(t), -1)[keep]
+            ax.plot(t[keep], values[:, column], color="0.25", ls=ls, lw=0.9, label=label)
+            unit = units.get(f"{key}_L{k}", unit)
+    style.shade_phases(ax, t[keep], phase[keep], label=None)
+    ax.margins(x=0)
+    ax.set_ylabel(_axis_label(name, unit))
+    ax.legend(loc="best", fontsize="x-small", handlelength=1.6, title=f"synapses of neuron {neuron}",
+              title_fontsize="x-small")
 
 
 def make(run_dir, out, traces=None, **options):
