@@ -180,8 +180,10 @@ def test_the_abstract_network_is_the_limit(tmp_path, digits):
     finally:
         session.close()
     errors = np.array(errors)
-    ratio = errors[1:-1] / errors[2:]  # error(κ) / error(10 κ), κ = 10 ... 1e6: first order
-    assert np.all((ratio > 7) & (ratio < 13)), np.round(ratio, 2)
+    # error(κ) / error(10 κ) for κ = 10 ... 1e5: first order (at 1e6 → 1e7 the ratio of Wff1 falls to
+    # about 7 as the remaining error nears the converged dynamics' own, 1e-7)
+    ratio = errors[1:-2] / errors[2:-1]
+    assert np.all((ratio > 7.5) & (ratio < 12.5)), np.round(ratio, 2)
     assert np.all(errors[-1] < 1e-6), errors[-1]
     assert np.all(errors[0] > 1e-2)  # far from the limit the difference is real
 
