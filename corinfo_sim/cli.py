@@ -300,7 +300,9 @@ def build_parser(model=None):
     f = sub.add_parser("figure", help="draw a figure from a run folder",
                        description=f"Draw a figure from a run folder. Figures: {', '.join(names)}.")
     f.add_argument("name", metavar="NAME", help=f"one of: {', '.join(names)}")
-    f.add_argument("--run", required=True, metavar="DIR", help="run folder (or protocol folder)")
+    f.add_argument("--run", required=True, nargs="+", metavar="DIR",
+                   help="run folder (or protocol folder); learning-curves and angle: several run, protocol or "
+                        "sweep folders (e.g. one per learning rule) are drawn side by side")
     f.add_argument("--out", required=True, metavar="FILE", help="output file (.png or .pdf; the other is "
                                                                  "written beside it)")
     f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")
@@ -529,7 +531,11 @@ def cmd_figure(args):
         raise CorInfoError(f"--x and --y are options of the sweep figure, not of {args.name}")
     if args.name == "sweep":
         options.setdefault("x", None)
-    written = make_figure(args.name, args.run, args.out, traces=args.traces, **options)
+    runs = args.run
+    if len(runs) > 1 and args.name not in ("learning-curves", "angle"):
+        raise CorInfoError(f"figure {args.name} draws one run folder, got {len(runs)}: several folders are for "
+                           "learning-curves and angle")
+    written = make_figure(args.name, runs if len(runs) > 1 else runs[0], args.out, traces=args.traces, **options)
     for path in written:
         print(path)
 

@@ -5,6 +5,10 @@ For MNIST and Fashion-MNIST the test panel carries the paper's reference accurac
 CorInfoMax and the other learning rules of the same study; Fashion-MNIST: CorInfoMax), and a third
 panel zooms onto the last epochs, where the reference lines lie within tenths of a percent.
 Up to `MARKER_EPOCHS` epochs every epoch is a marker, so that a run of one epoch shows as a point.
+
+Given several folders (run, protocol or sweep folders, e.g. one sweep per learning rule), it
+overlays them: one mean line and a ± std band over seeds per folder, labelled by its model
+(`plot_rules`).
 """
 
 import numpy as np
@@ -15,7 +19,8 @@ from corinfo_sim.errors import CorInfoError
 from . import style
 from .results import read_json, run_folder, seed_folders, save_figure, HOW_TO_MAKE
 
-__all__ = ["PAPER_REFERENCE", "MARKER_EPOCHS", "reference_accuracies", "load", "plot_learning_curves", "make"]
+__all__ = ["PAPER_REFERENCE", "MARKER_EPOCHS", "reference_accuracies", "load", "plot_learning_curves", "make",
+           "load_groups", "plot_rules"]
 
 #: Test accuracies (%) reported in Bozkurt, Pehlevan & Erdogan, "Correlative Information
 #: Maximization: A Biologically Plausible Approach to Supervised Deep Neural Networks without Weight
@@ -209,11 +214,119 @@ def plot_learning_curves(runs, dataset=None, references=True, zoom=None, axes=No
 
 
 def make(run_dir, out, traces=None, **options):
-    """Draw the learning curves of a run or protocol folder and write ``out`` (PNG and PDF).
+    """Draw the learning curves of a run or protocol folder and write ``out`` (PNG and PDF); given
+    several folders (a list) or a sweep folder, the rules of each overlaid (:func:`plot_rules`).
 
-    ``options`` are passed on to `plot_learning_curves`. Returns the written paths.
+    ``options`` are passed on to `plot_learning_curves` (or `plot_rules`). Returns the written paths.
     """
+    if _many(run_dir):  # several rules (run, protocol or sweep folders): one line each
+        groups, dataset = load_groups(run_dir if isinstance(run_dir, (list, tuple)) else [run_dir])
+        with style.use():
+            axes = plot_rules(groups, dataset=options.pop("dataset", dataset), **options)
+            return save_figure(axes[0].figure, out)
+    if isinstance(run_dir, (list, tuple)):
+        run_dir = run_dir[0]
     runs, dataset = load(run_dir)
     with style.use():
         axes = plot_learning_curves(runs, dataset=options.pop("dataset", dataset), **options)
         return save_figure(axes[0].figure, out)
+
+
+# ---- several learning rules, one line each ---------------------------------------------------------
+#: Colour of each model's mean line and band when several rules are overlaid.
+RULE_COLORS = {"antisparse": "#0072B2", "sparse": "#56B4E9", "spiking": "#000000", "ep": "#E69F00",
+               "fa": "#009E73", "bp": "#CC79A7"}
+#: The paper's rule names of the models (for the reference lines drawn beside them).
+RULE_NAMES = {"antisparse": "CorInfoMax", "ep": "EP", "fa": "FA", "bp": "BP"}
+
+
+def sweep_runs(folder):
+    """``{seed: metrics}`` of the points of a sweep folder (``points/*/metrics.json``) with a finished epoch."""
+    runs = {}
+    for point in sorted((folder / "points").iterdir()):
+        if (point / "metrics.json").is_file():
+            metrics = read_json(point, "metrics.json")
+            if isinstance(metrics.get("test_acc"), list) and metrics["test_acc"]:
+                runs[int(metrics.get("seed", len(runs)))] = metrics
+    return runs
+
+
+def load_groups(run_dirs):
+    """Read several run, protocol or sweep folders: one group of seeds per folder.
+
+    Returns
+    -------
+    groups : dict
+        ``{label: {seed: metrics}}``, labelled by the folder's model (and its name when two
+        folders hold the same model).
+    dataset : str or None
+    """
+    groups, datasets = {}, set()
+    for run_dir in run_dirs:
+        folder = run_folder(run_dir)
+        if (folder / "points").is_dir():
+            runs = sweep_runs(folder)
+            if not runs:
+                raise CorInfoError(f"sweep folder {folder} has no point with a finished epoch yet: wait for the "
+                                   "first epoch of a point")
+        else:
+            runs, _ = load(folder)
+        models = sorted({m.get("model", "antisparse") for m in runs.values()})
+        label = ", ".join(models)
+        if label in groups:
+            label = f"{label} ({folder.name})"
+        groups[label] = runs
+        datasets |= {m.get("dataset") for m in runs.values()} - {None}
+    return groups, (sorted(datasets)[0] if len(datasets) == 1 else None)
+
+
+@style.styled
+def plot_rules(groups, dataset=None, references=True, axes=None):
+    """Train and test accuracy (%) per epoch of several groups of runs (rules), mean ± std over seeds.
+
+    Parameters
+    ----------
+    groups : dict
+        ``{label: {seed: metrics}}`` (:func:`load_groups`); the label starts with the model name.
+    dataset : str, optional
+        Selects the paper's reference lines of the rules shown (test panel).
+    references : bool
+    axes : sequence of two Axes, optional
+
+    Returns
+    -------
+    ndarray of Axes, shape (2,)
+        Mean lines are labelled ``"<label> (n seeds)"``, bands have ``gid="std"``.
+    """
+    if not groups:
+        raise ValueError("no runs to plot")
+    if axes is None:
+        _, axes = style.new_figure("double", height=2.6, ncols=2)
+    axes = np.asarray(axes, dtype=object).ravel()
+    refs = reference_accuracies(dataset) if references else {}
+    shown = {RULE_NAMES.get(label.split(" ")[0].rstrip(",")) for label in groups}
+    for ax, key, title in zip(axes, ("train_acc", "test_acc"), ("train", "test")):
+        for n, (label, runs) in enumerate(groups.items()):
+            acc = 100.0 * _stack([np.asarray(m[key], dtype=float) for m in runs.values()])
+            color = RULE_COLORS.get(label.split(" ")[0].rstrip(","), style.layer_color(n + 1))
+            epochs = np.arange(1, acc.shape[1] + 1)
+            mean, std = np.nanmean(acc, axis=0), np.nanstd(acc, axis=0)
+            marker = "o" if acc.shape[1] <= MARKER_EPOCHS else None
+            ax.plot(epochs, mean, color=color, lw=1.4, marker=marker, ms=2.5, label=f"{label} ({acc.shape[0]} seed{'s' * (acc.shape[0] > 1)})")
+            band = ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+            band.set_gid("std")
+        if key == "test_acc":
+            _draw_references(ax, {rule: value for rule, value in refs.items() if rule in shown})
+        ax.legend(loc="lower right", fontsize="small")
+        ax.set_title(f"{title} accuracy" + (f" ({dataset})" if dataset else "") + ", mean ± std", loc="left")
+        ax.set_xlabel("epoch")
+        style.integer_ticks(ax.xaxis)
+        ax.set_ylabel("accuracy (%)")
+    return axes
+
+
+def _many(run_dir):
+    """Whether ``run_dir`` asks for the overlay of several rules: several folders, or a sweep folder."""
+    if isinstance(run_dir, (list, tuple)):
+        return len(run_dir) > 1 or _many(run_dir[0])
+    return (run_folder(run_dir) / "points").is_dir()
