@@ -27,10 +27,16 @@ point's network has the same structure (:func:`corinfo_sim.network.structure`: o
 learning rates, β, g_L, ε, λ, η and the like differ); other workers on the same host take the
 binary from the build cache (:mod:`corinfo_sim.buildcache`). ``results.csv`` counts the builds.
 
-Faults: a point that diverges or fails is recorded and the sweep goes on. A point whose worker
-dies is run again by another worker, from the last epoch its run folder committed, and ends as
-an uninterrupted run would (training resumes exactly). Running the sweep again with ``--resume``
-skips finished points and continues the others. After Ctrl-C every finished epoch is kept.
+Faults: a point that diverges or fails is recorded and the sweep goes on. The run folders are
+the sweep's state: a task's result is released once recorded, and a task run again finds its
+point finished in the folder and leaves it untouched. A point whose worker dies is run again by
+another worker, from the last epoch its run folder committed, and ends as an uninterrupted run
+would (training resumes exactly); after :data:`WORKER_DEATHS` deaths it is failed. A local
+cluster is kept at its number of workers. A lost scheduler, or a cluster without a worker for
+``worker_timeout`` seconds, stops the sweep (:class:`~corinfo_sim.cli.SweepStopped`) with the
+results of the folders written and ``builds/`` kept for workers that still run. Running the
+sweep again with ``--resume`` skips finished points and continues the others. After Ctrl-C
+every finished epoch is kept.
 
 Files of a sweep folder: ``sweep.toml`` (the spec), ``points/<id>/`` (run folders, each with
 ``point.json``: status, host, build), ``results.csv`` (and ``results.parquet`` when pyarrow is
@@ -335,15 +341,21 @@ def run_point(pid, argv, out_dir):
     except Diverged as e:
         info["status"], info["message"] = "diverged", str(e)
     except Exception as e:  # noqa: BLE001 - a failing point must not stop the sweep
-        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        info["status"] = f"failed: {detail}" if isinstance(e, CorInfoError) else \
-            f"failed: {e.__class__.__name__}{': ' + detail if detail else ''}"
+        info["status"] = "failed: " + _one_line(e)
         _drop_session()  # the next point starts from a new network
     info["seconds"] = time.time() - start
     folder = os.path.join(out_dir, "points", pid)
     os.makedirs(folder, exist_ok=True)
     write_json(os.path.join(folder, "point.json"), info)
     return info
+
+
+def _one_line(error):
+    """``error`` in one line: its message, after its type unless it is a :class:`CorInfoError`."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, CorInfoError):
+        return detail
+    return f"{error.__class__.__name__}{': ' + detail if detail else ''}"
 
 
 def _wait_while_locked(folder, poll=2.0):
@@ -394,7 +406,7 @@ def _read_json(path):
 def point_row(point, out_dir, keys):
     """One row of ``results.csv`` from the point's run folder.
 
-    A point without ``point.json`` is ``unfinished`` when its folder holds a run, else ``not started``.
+    A point without ``point.json`` is ``unfinished`` when its training started, else ``not started``.
     """
     from .training import has_run
     folder = os.path.join(out_dir, "points", point.id)
@@ -404,7 +416,8 @@ def point_row(point, out_dir, keys):
     row = {"id": point.id, "seed": point.seed}
     for key in keys:
         row[key] = _text(point.values[key]) if key in point.values else ""
-    row["status"] = info.get("status") or ("unfinished" if has_run(folder) else "not started")
+    started = has_run(folder) or os.path.exists(os.path.join(folder, "status.json"))
+    row["status"] = info.get("status") or ("unfinished" if started else "not started")
     row["epochs_done"] = len(test)
     row["final_test_acc"] = 100 * test[-1] if test else float("nan")
     row["best_test_acc"] = 100 * max(test) if test else float("nan")
@@ -519,7 +532,8 @@ def _quiet_dask():
     while a sweep runs: the sweep says what happened in its own lines. ``CORINFO_DEBUG=1`` keeps them."""
     import logging
 
-    import distributed  # noqa: F401 - sets up its loggers
+    with contextlib.suppress(ImportError):  # (_client says how to install it)
+        import distributed  # noqa: F401 - sets up its loggers
     if os.environ.get("CORINFO_DEBUG"):
         yield
         return
@@ -750,8 +764,7 @@ def _run_points(todo, points, folder, spec, watch):
                         reason = (f"its worker died {e.allowed_failures + 1} times while running it (out of memory? "
                                   "a crash? see the workers' logs)")
                     else:
-                        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                        reason = f"{e.__class__.__name__}{': ' + detail if detail else ''}"
+                        reason = _one_line(e)
                     if finished_record(os.path.join(folder, "points", point.id), spec["epochs"]) is None:
                         _record_failure(folder, {"id": point.id, "status": f"failed: {reason}"})
                 future.release()  # held no longer: a worker's death cannot make it run again

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from corinfo_sim.sweep import expand, load_spec
+from corinfo_sim.sweep import expand, load_spec, run_point
 
 EXE = os.path.join(os.path.dirname(sys.executable), "corinfo-sim")
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
@@ -178,6 +178,18 @@ def test_a_sweep_point_is_exactly_its_train_command(local_sweep):
     assert same_weights(alone, tmp / "out" / "points" / "p001_s1" / "weights.npz")
     with open(tmp / "out" / "points" / "p001_s1" / "config.json") as f:
         assert json.load(f)["params"]["g_leak"] == 0.5
+
+
+@pytest.mark.standalone
+def test_a_finished_point_run_again_returns_its_record_untouched(local_sweep):
+    """A task run again after its worker died holding the result: the run folder says the point is done."""
+    tmp, _ = local_sweep
+    record = tmp / "out" / "points" / "p000_s0" / "point.json"
+    before, mtime = record.read_bytes(), record.stat().st_mtime_ns
+    spec, _ = load_spec(str(tmp / "small.toml"))
+    point = next(p for p in expand(spec, str(tmp / "out"), str(tmp / "small.toml")) if p.id == "p000_s0")
+    assert run_point(point.id, point.argv, str(tmp / "out")) == json.loads(before)
+    assert record.read_bytes() == before and record.stat().st_mtime_ns == mtime
 
 
 @pytest.mark.standalone

@@ -75,11 +75,10 @@ def _workers_of(sweep_pid):
 
 # ---- the soak: repeated worker kills, the sweep killed, --resume --------------------------------------------
 SOAK = """
-epochs = 5
+epochs = 4
 seeds = [0, 1, 2, 3, 4, 5]
 [fixed]
-max_train_samples = 600
-max_test_samples = 100
+max_test_samples = 50
 [grid]
 g_leak = [0.3, 0.5]
 """
@@ -145,7 +144,7 @@ def test_soak_workers_killed_again_and_again_then_the_sweep_then_resume(tmp_path
     resumed = cli("sweep", spec, "--out", out, "--workers", 2, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     rows = results(out)
-    assert all(rows[p]["status"] == "done" and rows[p]["epochs_done"] == "5" for p in points), rows
+    assert all(rows[p]["status"] == "done" and rows[p]["epochs_done"] == "4" for p in points), rows
     for pid, data in first_done.items():  # never run again, however often workers died
         assert (out / "points" / pid / "point.json").read_bytes() == data, pid
     assert "(12 points ran)" in (out / "summary.md").read_text()
@@ -156,10 +155,9 @@ def test_soak_workers_killed_again_and_again_then_the_sweep_then_resume(tmp_path
 
 # ---- a point whose worker dies three times ---------------------------------------------------------------
 THREE = """
-epochs = 3
+epochs = 2
 seeds = [0, 1, 2]
 [fixed]
-max_train_samples = 300
 max_test_samples = 50
 """
 
@@ -195,10 +193,10 @@ def test_a_point_whose_worker_dies_three_times_fails_and_the_sweep_goes_on(tmp_p
 
 # ---- a lost scheduler; a cluster without workers ------------------------------------------------------------
 LOST = """
-epochs = 6
+epochs = 5
 seeds = [0, 1, 2, 3, 4, 5]
 [fixed]
-max_test_samples = 100
+max_test_samples = 50
 """
 
 
@@ -259,7 +257,7 @@ def test_a_lost_scheduler_is_one_line_and_resume_with_a_new_one_finishes(tmp_pat
     finally:
         _stop(procs)
     rows = results(out)
-    assert all(row["status"] == "done" and row["epochs_done"] == "6" for row in rows.values()), rows
+    assert all(row["status"] == "done" and row["epochs_done"] == "5" for row in rows.values()), rows
     for pid, data in done_before.items():
         assert (out / "points" / pid / "point.json").read_bytes() == data, pid
 
