@@ -342,6 +342,18 @@ def layer_activity(rates):
     return out
 
 
+#: Most negative eigenvalue of a healthy lateral matrix B_k. B = AAᵀ starts positive definite with
+#: a smallest eigenvalue near 1e-6; healthy Fashion-MNIST runs dip to about −0.003 in their
+#: first epochs and recover, while B1 of the run that diverged (λ per sample) stood at −0.145
+#: after epoch 25, one epoch before its weights turned into NaN.
+B_NEGATIVE_LIMIT = 0.05
+#: Largest share of the soma's stability margin that B's lateral loop may take: in the linear
+#: range the lateral term feeds γ B r back onto the soma, whose other couplings hold it with
+#: 1/ε (hidden layers) or 1/ε + 1 (output); at γ λ_max(B) equal to that the fixed point turns
+#: unstable. Healthy runs stay below 1e-3 of it.
+B_LOOP_LIMIT = 0.5
+
+
 def lateral_spectrum(weights):
     """Smallest and largest eigenvalue and condition number of every lateral matrix B_k.
 

@@ -53,7 +53,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import dense
-from .diagnostics import correlative_information, lateral_spectrum, layer_activity, layer_angles, settle_summary
+from .diagnostics import (B_LOOP_LIMIT, B_NEGATIVE_LIMIT, correlative_information, lateral_spectrum,
+                          layer_activity, layer_angles, settle_summary)
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
@@ -72,16 +73,6 @@ N_REPRESENTATIONS = 2000
 WEIGHT_LIMIT = 100.0
 #: Largest rate of a healthy network (the hard-sigmoid rates are ≤ 1; ReLU rates are not bounded).
 RATE_LIMIT = 1e3
-#: Most negative eigenvalue of a healthy lateral matrix B_k. B = AAᵀ starts positive definite with
-#: a smallest eigenvalue near 1e-6; healthy Fashion-MNIST runs dip to about −0.003 in their
-#: first epochs and recover, while B1 of the run that diverged (λ per sample) stood at −0.145
-#: after epoch 25, one epoch before its weights turned into NaN.
-B_NEGATIVE_LIMIT = 0.05
-#: Largest share of the soma's stability margin that B's lateral loop may take: in the linear
-#: range the lateral term feeds γ B r back onto the soma, whose other couplings hold it with
-#: 1/ε (hidden layers) or 1/ε + 1 (output); at γ λ_max(B) equal to that the fixed point turns
-#: unstable. Healthy runs stay below 1e-3 of it.
-B_LOOP_LIMIT = 0.5
 #: Standard errors above chance within which an accuracy counts as chance.
 CHANCE_SIGMAS = 3.0
 #: Ways to evaluate the test split: the dense network's free phase on many samples at once, or

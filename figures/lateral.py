@@ -3,7 +3,7 @@
 B_k, held by the interneurons of layer k, estimates the inverse correlation matrix of the layer's
 rates: it should stay symmetric positive definite. Top: its largest and smallest eigenvalue (on a
 scale linear near 0, so that a smallest eigenvalue dipping below 0 shows), with the health
-check's limit for the smallest (dotted). Bottom: its condition number. A B that runs away (the
+check's limit for the smallest (dotted, ``corinfo_sim.training.check_lateral``). Bottom: its condition number. A B that runs away (the
 lateral rule forgetting too fast, ``--lambda-batch``) shows as a largest eigenvalue growing
 exponentially and a smallest one turning negative. From ``diagnostics.npz`` (``B_min_L{k}``,
 ``B_max_L{k}``, ``B_cond_L{k}``).
@@ -12,7 +12,7 @@ exponentially and a smallest one turning negative. From ``diagnostics.npz`` (``B
 import numpy as np
 
 from corinfo_sim.errors import CorInfoError
-from corinfo_sim.training import B_NEGATIVE_LIMIT
+from corinfo_sim.diagnostics import B_NEGATIVE_LIMIT
 
 from . import style
 from .results import layer_numbers, read_npz, require_keys, save_figure
