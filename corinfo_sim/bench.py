@@ -7,6 +7,14 @@ this machine, measured inside the compiled run (loading the binary's data is not
 input drive computed once per sample) runs the same algorithm in the same process, its BLAS on
 ``threads`` threads. ``peak_rss_mb`` is the compiled binary's peak memory (resident set size).
 
+With ``settle_tol`` > 0 (settling to a tolerance) the same samples are also trained from the same
+weights with the fixed step counts (``settle_tol`` 0), both :data:`SETTLE_REPEATS` times, alternately,
+and the faster run of each counts (on a busy machine the load changes from run to run):
+``fixed`` holds that run's figures, ``steps_per_sample`` the mean steps the settled samples took
+(``steps_free``, ``steps_nudged`` by phase), ``step_ratio`` and ``time_ratio`` the fixed run's
+steps and training time per sample divided by the settled run's, and ``same_predictions`` the
+fraction of evaluation samples that both trained networks classify alike.
+
 ``eval_ms_per_sample`` times the evaluation a training run uses
 (:func:`corinfo_sim.training.evaluation_path`): for the variants with an exact dense oracle the
 batched dense free phase on the same evaluation samples and the trained weights, else the
@@ -61,6 +69,27 @@ def _reported_peak_memory(stdout_path):
     return kb[-1] / 1024
 
 
+#: Runs of each network when a settled network is timed against the fixed step counts.
+SETTLE_REPEATS = 2
+
+
+def _timed_run(params, images, labels, weights, samples, eval_samples, threads, progress, build_cache):
+    """Train on the first ``samples`` images and evaluate the next ones in a compiled session of
+    its own; the run's result, the (closed) session and the binary's peak memory in MB."""
+    with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
+        session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
+                          os.path.join(tmp, "build"), threads=threads, progress=progress, build_cache=build_cache)
+        try:
+            plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
+                             beta=np.ones(samples))
+            with _peak_memory_reported():
+                result = session.run(plan, weights)
+            peak_rss_mb = _reported_peak_memory(session._stdout_path())
+        finally:
+            session.close()
+    return result, session, peak_rss_mb
+
+
 def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_samples=None, seed=0,
           variant=None, params=None, options=None, dataset=None, progress=None, build_cache=True):
     """Time ``samples`` online training samples and an evaluation; return a dict of figures.
@@ -95,17 +124,16 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         images = np.concatenate([dataset.X_train[:samples], dataset.X_test[:eval_samples]])
         labels = np.concatenate([dataset.y_train[:samples], dataset.y_test[:eval_samples]])
     weights = init_weights(arch, rng, params.model)
-    with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
-        session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
-                          os.path.join(tmp, "build"), threads=threads, progress=progress, build_cache=build_cache)
-        try:
-            plan = Plan.make(labels, train=np.arange(samples), test=samples + np.arange(eval_samples),
-                             beta=np.ones(samples))
-            with _peak_memory_reported():
-                result = session.run(plan, weights)
-            peak_rss_mb = _reported_peak_memory(session._stdout_path())
-        finally:
-            session.close()
+    settle = params.values().get("settle_tol", 0) > 0
+    runs = {"fixed": [], "settled": []}
+    networks = ((("fixed", params.replace(settle_tol=0.0)),) if settle else ()) + (("settled", params),)
+    for _ in range(SETTLE_REPEATS if settle else 1):  # alternately, so that both see the same load
+        for name, run_params in networks:
+            runs[name].append(_timed_run(run_params, images, labels, weights, samples, eval_samples, threads,
+                                         progress, build_cache))
+    fastest = {name: min(done, key=lambda run: run[0].segment_s["train"]) for name, done in runs.items() if done}
+    result, session, peak_rss_mb = fastest["settled"]
+    fixed = fastest.get("fixed")
     evaluation = evaluation_path(params)
     network_eval_ms = 1e3 * result.segment_s["test"] / eval_samples
     if evaluation == "batched":
@@ -123,6 +151,18 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         "steps_per_sample": params.steps_per_sample, "sample_ms": float(params.sample_duration / brian2.ms),
     }
     out["us_per_step"] = 1e3 * out["ms_per_sample"] / params.steps_per_sample
+    if settle:
+        fixed_result, fixed_session, _ = fixed
+        steps = {phase: float(np.mean(result.steps[phase][:samples])) for phase in ("free", "nudged")}
+        out.update(steps_free=steps["free"], steps_nudged=steps["nudged"], steps_per_sample=sum(steps.values()))
+        out["us_per_step"] = 1e3 * out["ms_per_sample"] / out["steps_per_sample"]
+        fixed_ms = 1e3 * fixed_result.segment_s["train"] / samples
+        out["fixed"] = {"ms_per_sample": fixed_ms, "steps_per_sample": params.steps_per_sample,
+                        "compile_s": fixed_session.build_s}
+        out["step_ratio"] = params.steps_per_sample / out["steps_per_sample"]
+        out["time_ratio"] = fixed_ms / out["ms_per_sample"]
+        out["same_predictions"] = float(np.mean(np.argmax(result.outputs[samples:], axis=1)
+                                                == np.argmax(fixed_result.outputs[samples:], axis=1)))
     if dense_samples > 0:
         dp = params.variant.oracle(params)  # the same mathematics (for a spiking model: its rate network)
         W = {k: v.copy() for k, v in weights.items()}

@@ -13,7 +13,7 @@ import brian2
 from .dense import lambda_update
 from .errors import CorInfoError
 from .models import DEFAULT, VARIANTS, get_variant
-from .spec import fit_rates, format_quantity
+from .spec import depth_rates, fit_rates, format_quantity
 
 
 class Params:
@@ -227,7 +227,7 @@ def make_params(model=DEFAULT, dataset=None, **values):
     ``values`` (None values are ignored).
 
     When ``values`` set an architecture of another depth than the data set's, the data set's
-    learning rates are fitted to it (:func:`~corinfo_sim.spec.fit_rates`) and its other values per
+    learning rates are fitted to it (:func:`~corinfo_sim.spec.depth_rates`) and its other values per
     layer give way to the parameters' defaults.
     """
     given = {k: v for k, v in values.items() if v is not None}
@@ -238,6 +238,9 @@ def make_params(model=DEFAULT, dataset=None, **values):
         for parameter in get_variant(model).parameters:
             if callable(parameter.default) and parameter.name in defaults:
                 value = defaults.pop(parameter.name)
-                if parameter.name in ("lr_ff", "lr_fb", "lr"):
-                    defaults[parameter.name] = fit_rates(value, L - (parameter.name == "lr_fb"))
+                if parameter.name in ("lr_ff", "lr_fb"):  # CorInfoMax: rates that fall with depth
+                    feedback = parameter.name == "lr_fb"
+                    defaults[parameter.name] = depth_rates(value, L - feedback, feedback)
+                elif parameter.name == "lr":
+                    defaults[parameter.name] = fit_rates(value, L)
     return Params(model, **dict(defaults, **given))

@@ -51,6 +51,54 @@ def fit_rates(rates, n):
     return (rates[0],) + (rates[-1],) * (n - 1) if n > 0 else ()
 
 
+# ---- deep networks ---------------------------------------------------------------------------------
+#: Networks with two or more hidden layers (L ≥ 3 layers of weights) take other defaults: their
+#: fixed point is slower to reach (the loops between layers) and a one-sided nudge β = 1 biases
+#: the contrast, and the output layer's larger error makes the same rates run away (measured
+#: on digits: docs/model.md, "Deep networks"). Their defaults: symmetric nudging (three phases),
+#: settling to a tolerance (``DEEP_SETTLE_TOL``) with these step counts as caps, and learning
+#: rates that fall with depth (:func:`depth_rates`).
+DEEP_STEPS = (200, 100)
+#: Settling tolerance by number of layers L: at the weights of 3- and 4-hidden-layer digits
+#: networks (after 5 and 15 epochs) 1e-3 leaves the update 0.11–0.22 and 0.39–0.63 of its size
+#: away from that of converged dynamics, 1e-4 0.05–0.10 and 0.04–0.13; 2 and 3 hidden layers
+#: learn with 1e-3, 4 need 1e-4.
+DEEP_SETTLE_TOL = {3: 1e-3, 4: 1e-3}
+DEEP_SETTLE_TOL_DEEPER = 1e-4
+
+
+def n_layers_of(values):
+    """L, the number of layers of weights, of the values resolved so far (``arch`` first)."""
+    return len(values["arch"]) - 1
+
+
+def is_deep(values):
+    """Two or more hidden layers: the deep defaults apply (three phases, settling, falling rates)."""
+    return n_layers_of(values) >= 3
+
+
+def deep_settle_tol(values):
+    """The default ``settle_tol``: 0 (fixed steps) with one hidden layer, else by depth."""
+    L = n_layers_of(values)
+    return 0.0 if L < 3 else DEEP_SETTLE_TOL.get(L, DEEP_SETTLE_TOL_DEEPER)
+
+
+def depth_rates(rates, n, feedback=False):
+    """Learning rates for ``n`` layers from a data set's one-hidden-layer rates.
+
+    As given when the number fits; with one hidden layer (n ≤ 2 feedforward, 1 feedback rate) the
+    first rate and the last one repeated (:func:`fit_rates`). Deeper, the rates fall with depth:
+    η_ff,k = η_ff,1 / k and η_fb,k = η_fb,1 (2/3)^k. With the one-hidden-layer digits rates the
+    3-hidden-layer network collapsed (3 seeds of 3) and the 4-hidden-layer one with them.
+    """
+    rates = tuple(rates)
+    if len(rates) == n or not rates or n <= (1 if feedback else 2):
+        return fit_rates(rates, n)
+    if feedback:
+        return tuple(rates[0] * (2 / 3) ** k for k in range(1, n + 1))
+    return tuple(rates[0] / k for k in range(1, n + 1))
+
+
 UNITS = {"ms": brian2.ms, "Hz": brian2.Hz, "mV": brian2.mV, "pF": brian2.pF, "nS": brian2.nS}
 
 
@@ -251,12 +299,13 @@ COMMON = (
               runtime=True),
     Parameter("beta_sign", "random", "sign of β per sample: drawn at random or always +", kind="choice",
               choices=("random", "positive"), label="beta sign", learning=True, runtime=True),
-    Parameter("lr_ff", lambda v: fit_rates((0.5, 0.35), len(v["arch"]) - 1),
+    Parameter("lr_ff", lambda v: depth_rates((0.5, 0.35), n_layers_of(v)),
               "per-sample learning rates η_ff,k of the feedforward weights, one per layer k = 1..L (default 0.5 "
-              "for layer 1, 0.35 for the others)", kind="floats",
+              "for layer 1, 0.35 for layer 2; with two or more hidden layers 0.5/k)", kind="floats",
               check=_check_rates(), label="--lr-ff", learning=True, runtime=True),
-    Parameter("lr_fb", lambda v: fit_rates((0.075,), len(v["arch"]) - 2),
-              "per-sample learning rates η_fb,k of the feedback weights, one per hidden layer (default 0.075 each)",
+    Parameter("lr_fb", lambda v: depth_rates((0.075,), n_layers_of(v) - 1, feedback=True),
+              "per-sample learning rates η_fb,k of the feedback weights, one per hidden layer (default 0.075; with "
+              "two or more hidden layers 0.075 (2/3)^k)",
               kind="floats",
               check=_check_rates(), label="--lr-fb", learning=True, runtime=True),
     Parameter("lr_schedule", ((0, 0.95),), "per-epoch learning-rate decay: rates × d**epoch (1 disables it)",
@@ -286,8 +335,11 @@ RATE = (
     Parameter("eta", 0.05, "neural step η = dt/τ of the somatic Euler integration, in (0, 1]",
               check=lambda v: None if 0 < v <= 1 else f"must lie in (0, 1], got {v:g}: e.g. --eta 0.05",
               label="the neural step eta", runtime=True),
-    Parameter("n_free", 30, "Euler steps of the free phase", kind="int", check=_steps),
-    Parameter("n_nudged", 10, "Euler steps of the nudged phase", kind="int", check=_steps),
+    Parameter("n_free", lambda v: DEEP_STEPS[0] if is_deep(v) else 30, "Euler steps of the free phase, the cap "
+              "when settling to a tolerance (default 30; 200 with two or more hidden layers)", kind="int",
+              check=_steps),
+    Parameter("n_nudged", lambda v: DEEP_STEPS[1] if is_deep(v) else 10, "Euler steps of each nudged phase, the "
+              "cap when settling (default 10; 100 with two or more hidden layers)", kind="int", check=_steps),
     Parameter("eta_schedule", "off", "neural step schedule η_t = max(η/(1 + 0.01 t), 0.001), t the step within "
               "the phase: off, in the free phase, or in every phase (the authors' code)", kind="choice",
               choices=("off", "free", "both"), aliases={True: "free", False: "off"}, runtime=True),
@@ -297,11 +349,12 @@ RATE = (
     Parameter("nudged_start", "continue", "the nudged phase continues from the free phase's potentials "
               "(continue) or restarts from its rates, u = σ(u) (rates, the authors' code)", kind="choice",
               choices=("continue", "rates")),
-    Parameter("three_phase", False, "free, +β and −β phases; the update contrasts the +β and −β states, "
-              "divided by 2β", kind="bool"),
-    Parameter("settle_tol", 0.0, "settling tolerance (in units of u): a phase ends after the first step in "
-              "which no somatic potential changed by this much or more, its step count (--n-free, --n-nudged) "
-              "being the cap; 0 runs every step", check=lambda v: None if v >= 0 else
+    Parameter("three_phase", is_deep, "free, +β and −β phases; the update contrasts the +β and −β states, "
+              "divided by 2β (default off; on with two or more hidden layers)", kind="bool"),
+    Parameter("settle_tol", deep_settle_tol, "settling tolerance (in units of u): a phase ends after the first "
+              "step in which no somatic potential changed by this much or more, its step count (--n-free, "
+              "--n-nudged) being the cap; 0 runs every step (default 0; 1e-3 with two or three hidden layers, "
+              "1e-4 with more)", check=lambda v: None if v >= 0 else
               f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4"),
 )
 

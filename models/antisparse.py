@@ -37,6 +37,9 @@ y                       ``y``                       1       one-hot label of the
 η_ff,k, η_fb,k          ``ff_k.eta``, ``fb_k.eta``  1       per-sample learning rates
 r^f                     ``r_free``                  1       rate at the end of the free phase
 r^ref, e^ref            ``r_ref, e_ff_ref, ...``    1       the state the nudged one is contrasted with
+u before the step       ``v_prev``                  volt    potential before the Euler step (settling)
+#{|Δu_k,i| ≥ δ}         ``settle.unsettled_k``      1       neurons of layer k still moving (settling)
+δ                       ``settle_tol``              1       settling tolerance
 ======================  ==========================  ======  ======================================
 
 Timing of one sample (``steps_per_sample`` steps): at its first step the network applies the
@@ -46,6 +49,20 @@ state), resets every soma to 0 and loads the new input; the free phase runs with
 update is ΔW = (η_W c/β)(e^n r_pre^n − e^ref r_pre^ref) with c = 1 and the free state as the
 reference; with ``three_phase`` a −β phase follows, the reference is the +β state and c = −1/2,
 so ΔW = (η_W/2β)(e^+ r_pre^+ − e^− r_pre^−).
+
+**Settling to a tolerance** (``settle_tol`` = δ > 0): every pyramidal neuron stores ``v_prev``
+before the Euler step; after every layer's update the pathways ``settle_k`` (pyr_k → the one-neuron
+group ``settle``) sum the neurons with |Δu| ≥ δ, and when no neuron of any layer moved that much
+the group's ``settle_jump`` moves the step clock on to the first step of the next phase (or the
+next sample), so the remaining steps of the phase are not simulated; ``n_free`` and ``n_nudged``
+are then caps. ``settle`` counts the steps of each phase (``steps_free``, ``steps_nudged``,
+recorded at the next onset). Traced samples run every step.
+
+**Deep networks** (two or more hidden layers) take other defaults (``corinfo_sim.spec``,
+``DEEP_STEPS``, ``DEEP_SETTLE_TOL``, ``depth_rates``): three phases, settling to 1e-3 (two or
+three hidden layers) or 1e-4 (more) with caps of 200 free and 100 nudged steps, and learning
+rates that fall with depth, η_ff,k = η_ff,1/k and η_fb,k = η_fb,1 (2/3)^k; ``docs/model.md``
+("Deep networks") gives the measurements behind them.
 
 The discretisation switches (parameters ``update_order``, ``nudged_start``, ``eta_schedule``,
 ``three_phase``) select the Euler steps of the model's equations (the defaults) or the
