@@ -25,6 +25,13 @@ def _start(*args, **kwargs):
                             **kwargs)
 
 
+def _alive(sweep):
+    """Fail at once when the sweep process ``sweep`` has ended (rather than wait for what it cannot do)."""
+    if sweep.poll() is not None:
+        raise AssertionError(f"the sweep ended with status {sweep.returncode}: {sweep.communicate()[1]}")
+    return None
+
+
 def _training_pid(point_dir, exclude=()):
     """The pid of the process that trains ``point_dir`` now (from its status.json), unless in ``exclude``."""
     try:
@@ -99,6 +106,7 @@ def test_soak_workers_killed_again_and_again_then_the_sweep_then_resume(tmp_path
     killed, hit, first_done = set(), [], {}
 
     def watch():  # the point.json of every point as it is first seen done
+        _alive(sweep)
         for pid, data in _done_records(out).items():
             first_done.setdefault(pid, data)
         return None
@@ -139,7 +147,8 @@ def test_soak_workers_killed_again_and_again_then_the_sweep_then_resume(tmp_path
     finally:
         _kill(sweep.pid)
         sweep.communicate()
-    watch()
+    for pid, data in _done_records(out).items():
+        first_done.setdefault(pid, data)
     assert 5 <= len(first_done) < 12, first_done.keys()
     resumed = cli("sweep", spec, "--out", out, "--workers", 2, "--resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -174,7 +183,7 @@ def test_a_point_whose_worker_dies_three_times_fails_and_the_sweep_goes_on(tmp_p
     killed = []
     try:
         for _ in range(3):
-            victim = _wait_for(lambda: _training_pid(out / "points" / "p000_s0", killed), 600,
+            victim = _wait_for(lambda: _alive(sweep) or _training_pid(out / "points" / "p000_s0", killed), 600,
                                f"p000_s0 to run again (killed {len(killed)} times)")
             _kill(victim)
             killed.append(victim)
@@ -228,7 +237,7 @@ def test_a_lost_scheduler_is_one_line_and_resume_with_a_new_one_finishes(tmp_pat
     try:
         procs += [_worker(port), _worker(port)]
         sweep = _start("sweep", spec, "--out", out, "--scheduler", f"tcp://127.0.0.1:{port}")
-        _wait_for(lambda: _done_records(out) and sum(_training_pid(p) is not None
+        _wait_for(lambda: _alive(sweep) or _done_records(out) and sum(_training_pid(p) is not None
                                                      for p in (out / "points").glob("*")) == 2,
                   900, "a point done and two running")
         done_before = _done_records(out)
