@@ -226,11 +226,6 @@ def variant(name, summary, dataset_defaults):
     def check_rates(rates):
         return None if all(v > 0 for v in rates) else f"rates must be positive, got {list(rates)}"
 
-    def validate(p):
-        if len(p.lr) != p.n_layers:
-            return f"--lr needs {p.n_layers} rates (one per layer k = 1..{p.n_layers}), got {len(p.lr)}"
-        return None
-
     parameters = tuple(q for q in COMMON if q.name in ("arch", "lr_schedule", "seed", "shuffle", "dt")) + (
         Parameter("lr", lambda v: fit_rates(dataset_defaults["digits"]["lr"], len(v["arch"]) - 1),
                   "per-sample SGD learning rates η_k of W_k and b_k, one per layer k = 1..L (default the digits "
@@ -241,7 +236,7 @@ def variant(name, summary, dataset_defaults):
         timing=lambda p: {"free_steps": 1, "steps_per_sample": 1, "window_steps": 1, "tau": p.dt},
         network=None,
         oracle=lambda p: None,  # the reference is its own dense model
-        dataset_defaults=dataset_defaults, validate=validate, exact_oracle=True,
+        dataset_defaults=dataset_defaults, exact_oracle=True,
         weights=weight_scheme(name, summary.split(":")[0]),
         session=ReferenceSession,
         free_rates=lambda weights, X, p, dtype=np.float64: free_rates(weights, X, dtype=dtype))

@@ -232,12 +232,6 @@ DATASET_DEFAULTS = {
 }
 
 
-def validate(p):
-    if len(p.lr) != p.n_layers:
-        return f"--lr needs {p.n_layers} rates (one per layer k = 1..{p.n_layers}), got {len(p.lr)}"
-    return None
-
-
 VARIANT = Variant(
     name="ep",
     summary="equilibrium propagation (Scellier & Bengio 2017): point neurons, symmetric weights W_k used "
@@ -247,7 +241,6 @@ VARIANT = Variant(
     network=network,
     oracle=oracle,
     dataset_defaults=DATASET_DEFAULTS,
-    validate=validate,
     exact_oracle=True,
     weights=WEIGHTS,
     free_rates=free_rates,

@@ -101,7 +101,7 @@ def table(out, rules, dataset, epochs):
     paper = PAPER.get(dataset, {})
     shown = [e for e in EPOCHS_SHOWN if e < epochs] + [epochs]
     header = ["rule", "`--model`"] + [f"test % epoch {e}" for e in shown] + \
-        ["seeds", "training ms/sample", f"paper ({dataset}, 50 epochs, batch 20)"]
+        ["seeds", "training ms/sample", f"paper ({dataset}, 50 epochs, batch 20)" if paper else "paper"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rule in rules:
         runs = rule_runs(os.path.join(out, rule))
@@ -113,7 +113,7 @@ def table(out, rules, dataset, epochs):
                                                             if any(d < epochs for d in done) else ""))
         ms = [1e3 * seconds / m["n_train"] for m in runs.values() for seconds in m["train_s"]]
         cells.append(f"{np.median(ms):.3g}" if ms else "—")
-        cells.append(paper.get(rule, "—"))
+        cells.append(paper.get(rule, "—") if paper else f"— ({dataset} is not in the paper)")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -131,7 +131,8 @@ def figures(out, rules):
             print(f"figure {name}: {e}")
 
 
-def main(argv=None):
+def parse(argv=None):
+    """The command line's options, with each data set's epochs and seeds as defaults."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="digits", choices=sorted(DEFAULTS) + ["mnist", "cifar10"],
                         help="data set (default digits)")
@@ -147,6 +148,12 @@ def main(argv=None):
     defaults = DEFAULTS.get(args.dataset, DEFAULTS["fashion-mnist"])
     args.epochs = args.epochs or defaults["epochs"]
     args.seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else defaults["seeds"]
+    return args
+
+
+def main(argv=None):
+    """Run every rule's sweep (unless ``--table-only``), then write the table and the figures."""
+    args = parse(argv)
     from corinfo_sim.models import VARIANTS
     rules = [r for r in args.rules.split(",") if r]
     unknown = [r for r in rules if r not in VARIANTS]
