@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from .session import RunResult
-from .weights import WeightScheme, xavier
+from .weights import WeightScheme, layered_init, layered_shapes
 
 #: Progress reports per segment.
 PROGRESS_EVERY_S = 1.0
@@ -124,32 +124,10 @@ def free_rates(weights, X, params=None, dtype=np.float64, batch=1000):
 
 
 # ---- weights -------------------------------------------------------------------------------------
-def shapes(arch, feedback):
-    """``W{k}``, ``b{k}``, k = 1..L, and for feedback alignment ``F{k}`` (n_k × n_{k+1}), k = 1..L−1."""
-    out = {}
-    for k in range(1, len(arch)):
-        out[f"W{k}"] = (arch[k], arch[k - 1])
-        out[f"b{k}"] = (arch[k],)
-    if feedback == "fa":
-        for k in range(1, len(arch) - 1):
-            out[f"F{k}"] = (arch[k], arch[k + 1])
-    return out
-
-
-def init(arch, rng, feedback):
-    """Xavier-uniform W_k (then F_k), biases 0: the same draws of W_k for both references."""
-    out = {key: xavier(*shape, rng) if len(shape) == 2 else np.zeros(shape)
-           for key, shape in shapes(arch, "bp").items()}
-    if feedback == "fa":
-        for k in range(1, len(arch) - 1):
-            out[f"F{k}"] = xavier(arch[k], arch[k + 1], rng)
-    return out
-
-
 def weight_scheme(feedback, description):
     """The :class:`~corinfo_sim.weights.WeightScheme` of ``"bp"`` or ``"fa"``."""
-    return WeightScheme(feedback, lambda arch: shapes(arch, feedback), lambda arch, rng: init(arch, rng, feedback),
-                        description)
+    return WeightScheme(feedback, lambda arch: layered_shapes(arch, feedback == "fa"),
+                        lambda arch, rng: layered_init(arch, rng, feedback == "fa"), description)
 
 
 # ---- running plans -------------------------------------------------------------------------------

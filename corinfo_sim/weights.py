@@ -119,6 +119,26 @@ def xavier(n_out, n_in, rng):
     return rng.uniform(-bound, bound, size=(n_out, n_in))
 
 
+def layered_shapes(arch, feedback=False):
+    """The matrices of a layered network with biases: ``W{k}`` (n_k × n_{k−1}) and ``b{k}`` (n_k,),
+    k = 1..L, and with ``feedback`` ``F{k}`` (n_k × n_{k+1}), k = 1..L−1 (the other rules' files)."""
+    shapes = {}
+    for k in range(1, len(arch)):
+        shapes[f"W{k}"] = (arch[k], arch[k - 1])
+        shapes[f"b{k}"] = (arch[k],)
+    if feedback:
+        for k in range(1, len(arch) - 1):
+            shapes[f"F{k}"] = (arch[k], arch[k + 1])
+    return shapes
+
+
+def layered_init(arch, rng, feedback=False):
+    """:func:`layered_shapes` drawn as the paper's networks are: every matrix Xavier-uniform (W_1..W_L,
+    then F_1..F_{L−1}: the same W for every rule of one seed), biases 0."""
+    return {key: xavier(*shape, rng) if len(shape) == 2 else np.zeros(shape)
+            for key, shape in layered_shapes(arch, feedback).items()}
+
+
 def init_weights(arch, rng, model=None):
     """The paper's initialisation: Xavier-uniform W_ff and W_fb, B = A Aᵀ with A Xavier-uniform
     (for another rule, its :class:`WeightScheme`'s ``init``).

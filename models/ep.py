@@ -46,7 +46,7 @@ import numpy as np
 from corinfo_sim import dense
 from corinfo_sim.spec import (COMMON, NetworkSpec, Operation, Parameter, Pathway, Population, Variant, fit_rates,
                               online, with_defaults)
-from corinfo_sim.weights import WeightScheme, xavier
+from corinfo_sim.weights import WeightScheme, layered_init, layered_shapes
 
 from . import antisparse
 
@@ -178,21 +178,7 @@ def free_rates(weights, X, p, dtype=np.float64):
 
 
 # ---- weights -------------------------------------------------------------------------------------
-def layered_shapes(arch):
-    """``W{k}`` (n_k × n_{k−1}) and ``b{k}`` (n_k,), k = 1..L: a layered network with biases."""
-    shapes = {}
-    for k in range(1, len(arch)):
-        shapes[f"W{k}"] = (arch[k], arch[k - 1])
-        shapes[f"b{k}"] = (arch[k],)
-    return shapes
-
-
-def layered_init(arch, rng):
-    """W_k Xavier-uniform (bound √(6/(n_k + n_{k−1}))), b_k = 0: the authors' initialisation."""
-    return {key: xavier(*shape, rng) if len(shape) == 2 else np.zeros(shape)
-            for key, shape in layered_shapes(arch).items()}
-
-
+#: W_k Xavier-uniform, b_k = 0: the authors' initialisation.
 WEIGHTS = WeightScheme("ep", layered_shapes, layered_init, "equilibrium propagation")
 
 # ---- parameters ----------------------------------------------------------------------------------
