@@ -713,13 +713,12 @@ class _Watch:
                                f"finished points are kept in {self.out_dir}; start workers and run the same "
                                "command with --resume")
 
-    def status(self, done, failed, total, started, left):
+    def status(self, done, failed, total, elapsed, left):
         """The status line: points done, running, failed and waiting; workers; time."""
         from .progress import _duration
         show = getattr(self.progress, "status", None)
         if show is None:
             return
-        elapsed = time.time() - started
         running = min(self.running, total - done - failed)
         alive = "?" if self.alive is None else self.alive
         workers = f"{alive} of {self.workers}" if self.cluster is not None else f"{alive}"
@@ -750,6 +749,10 @@ def _run_points(todo, points, folder, spec, watch):
     known = {p.id: point_row(p, folder, keys) for p in points}
     counted = {"done": len(points) - len(todo), "failed": 0}
     n = 0
+
+    def left(elapsed):  # seconds, from the points finished so far
+        return elapsed / n * (len(todo) - n) if n else None
+
     try:
         while pending:
             lost = False
@@ -774,15 +777,14 @@ def _run_points(todo, points, folder, spec, watch):
                 elapsed = time.time() - start
                 watch.progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, "
                                f"{_duration(elapsed)} elapsed"
-                               + (f", ETA {_duration(elapsed / n * (len(todo) - n))}" if n < len(todo) else ""))
+                               + (f", ETA {_duration(left(elapsed))}" if n < len(todo) else ""))
                 write_results(points, folder, spec, known)
             if lost or client.status == "closed":
                 raise watch.lost()
             if pending:
                 watch.look({f.key for f in pending})
                 elapsed = time.time() - start
-                watch.status(counted["done"], counted["failed"], len(points), start,
-                             elapsed / n * (len(todo) - n) if n else None)
+                watch.status(counted["done"], counted["failed"], len(points), elapsed, left(elapsed))
                 time.sleep(TICK)
     except KeyboardInterrupt:
         if watch.cluster is not None:
