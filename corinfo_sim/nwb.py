@@ -8,10 +8,13 @@ NWB location                               content
 =========================================  ====================================================
 ``acquisition/{var}_L{k}``                 one TimeSeries per recorded layer k and variable
                                            (``v_soma``, ``v_basal``, ``v_apical``, ``rate``,
-                                           ``z``, ``teacher``): data (steps, neurons), sampled
-                                           regularly (``rate`` = 1/dt, ``starting_time``);
-                                           potentials in volts (``conversion`` 1e-3 from the
-                                           stored mV), the others dimensionless
+                                           ``z``, ``teacher``; the conductance model's
+                                           conductances ``g_*`` and currents ``I_*``): data
+                                           (steps, neurons), sampled regularly (``rate`` =
+                                           1/dt, ``starting_time``); potentials in volts,
+                                           conductances in siemens, currents in amperes
+                                           (``conversion`` from the stored mV, nS, pA), the
+                                           others dimensionless
 ``acquisition/beta``, ``acquisition/sample``  nudging strength and sample index at each step
 ``units``                                  spiking model: one row per recorded neuron, with
                                            ``spike_times`` (s), ``layer``, ``neuron``;
@@ -45,7 +48,17 @@ VARIABLES = {
     "rate": "rate r = clip(v_soma / V0, 0, 1) of the pyramidal neurons",
     "z": "activity of the neurons' interneurons (z = B r)",
     "teacher": "teacher input -beta (r - y) V0 at the output layer's apical dendrite",
+    "g_ff_e": "excitatory feedforward synaptic conductance on the basal dendrite",
+    "g_ff_i": "inhibitory feedforward synaptic conductance on the basal dendrite",
+    "g_lat_e": "excitatory conductance of the interneuron's synapse on the apical dendrite",
+    "g_lat_i": "inhibitory conductance of the interneuron's synapse on the apical dendrite",
+    "I_ff": "feedforward synaptic current into the basal dendrite",
+    "I_fb": "feedback synaptic current into the apical dendrite",
+    "I_lat": "current of the interneuron's synapse into the apical dendrite",
 }
+#: NWB unit and conversion to it of each stored unit (potentials in mV, conductances in nS,
+#: currents in pA; anything else dimensionless).
+SI_UNITS = {"mV": ("volts", 1e-3), "nS": ("siemens", 1e-9), "pA": ("amperes", 1e-12)}
 
 #: The Subject written when ``metadata`` gives none (its fields can be overridden one by one).
 #: A simulated network has no species, sex or age; nwbinspector nevertheless requires them
@@ -199,14 +212,13 @@ def save_nwb(path, traces, images=None, image_shape=None, class_names=None,
         if data.ndim == 0 or data.shape[0] != steps or not layer.isdigit():
             continue
         unit = units.get(key, UNITS.get(variable, ""))
-        volts = unit == "mV"
+        si_unit, conversion = SI_UNITS.get(unit, ("dimensionless", 1.0))
         neurons = np.asarray(traces[f"neurons_L{layer}"]).tolist() if f"neurons_L{layer}" in traces else None
         what = VARIABLES.get(variable, variable)
         cols = f"; columns: neurons {neurons} of layer {layer}" if neurons is not None else ""
         nwb.add_acquisition(TimeSeries(
-            name=key, data=H5DataIO(data, compression="gzip"), unit="volts" if volts else "dimensionless",
-            conversion=1e-3 if volts else 1.0, **time,
-            description=f"{what}, layer {layer}{cols}; {grid}" + ("; stored in mV" if volts else "")))
+            name=key, data=H5DataIO(data, compression="gzip"), unit=si_unit, conversion=conversion, **time,
+            description=f"{what}, layer {layer}{cols}; {grid}" + (f"; stored in {unit}" if unit in SI_UNITS else "")))
     nwb.add_acquisition(TimeSeries(name="beta", data=np.asarray(traces["beta"], dtype=float), unit="dimensionless",
                                    description=f"nudging strength beta of the teacher signal; {grid}", **time))
     nwb.add_acquisition(TimeSeries(name="sample", data=sample, unit="dimensionless", **time,

@@ -211,3 +211,23 @@ def test_single_sample_from_an_npz_file(tmp_path, image_table):
         np.testing.assert_allclose(shown.timestamps[:], [0.0])
         np.testing.assert_allclose(nwb.stimulus_template["input_images"].images["sample_6"].data[:],
                                    image_table[6].reshape(8, 8))
+
+
+def test_conductances_and_currents_carry_their_si_units(tmp_path, image_table):
+    """The conductance model's traces: conductances (nS) and currents (pA) stored with their
+    conversion to siemens and amperes, and the file still passes nwbinspector."""
+    from pynwb import NWBHDF5IO
+    tr = make_traces(spikes=False)
+    units = json.loads(tr["units"])
+    steps, n = tr["v_soma_L1"].shape
+    tr["g_ff_e_L1"], units["g_ff_e_L1"] = np.full((steps, n), 20.0), "nS"
+    tr["I_ff_L1"], units["I_ff_L1"] = np.full((steps, n), -150.0), "pA"
+    tr["units"] = json.dumps(units)
+    save_nwb(tmp_path / "c.nwb", tr, images=image_table, image_shape=(8, 8))
+    assert not serious(inspect(tmp_path / "c.nwb"))
+    with NWBHDF5IO(str(tmp_path / "c.nwb"), "r") as io:
+        acq = io.read().acquisition
+        g, current = acq["g_ff_e_L1"], acq["I_ff_L1"]
+        assert g.unit == "siemens" and g.data[0, 0] * g.conversion == pytest.approx(20e-9)
+        assert current.unit == "amperes" and current.data[0, 0] * current.conversion == pytest.approx(-150e-12)
+        assert "conductance" in g.description and acq["v_soma_L1"].unit == "volts"
