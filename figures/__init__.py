@@ -47,6 +47,35 @@ FIGURES = {
 }
 
 
+#: Figures of the CorInfoMax networks' own parts (correlative information, lateral matrices, circuit):
+#: not for the other learning rules (``--model ep``, ``fa``, ``bp``).
+CORINFOMAX_ONLY = {"corinfo", "lateral", "schematic"}
+#: Figures of a simulated network's dynamics: not for the feed-forward references (``fa``, ``bp``).
+DYNAMICS = {"traces", "raster", "sparsity"}
+
+
+def _check_applies(name, run_dir):
+    """One line when figure ``name`` does not apply to the model of the run folder ``run_dir``."""
+    import json
+    from pathlib import Path
+
+    from corinfo_sim.models import VARIANTS, get_variant
+    if run_dir is None or isinstance(run_dir, (list, tuple)) or not (Path(run_dir) / "config.json").is_file():
+        return
+    try:
+        model = json.loads((Path(run_dir) / "config.json").read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        return
+    if model not in VARIANTS:
+        return
+    variant = get_variant(model)
+    if (name in CORINFOMAX_ONLY and variant.weights is not None) or (name in DYNAMICS and variant.network is None):
+        shown = [f for f in FIGURES if not (f in CORINFOMAX_ONLY and variant.weights is not None)
+                 and not (f in DYNAMICS and variant.network is None) and f not in ("raster", "sweep")]
+        raise CorInfoError(f"figure {name} does not apply to model {model} ({variant.summary.split(':')[0]}): "
+                           f"its runs have the figures {', '.join(shown)}")
+
+
 def make_figure(name, run_dir, out, traces=None, **options):
     """Draw figure ``name`` from the results in ``run_dir`` and write ``out`` (PNG and PDF).
 
@@ -76,6 +105,7 @@ def make_figure(name, run_dir, out, traces=None, **options):
     """
     if name not in FIGURES:
         raise CorInfoError(f"unknown figure {name!r}: choose one of {', '.join(FIGURES)}")
+    _check_applies(name, run_dir)
     try:
         return FIGURES[name].make(run_dir, out, traces=traces, **options)
     except ValueError as err:  # an option that does not fit the saved results

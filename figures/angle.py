@@ -82,6 +82,8 @@ def make(run_dir, out, traces=None, **options):
     """Draw the forward/backward weight angle of a run folder and write ``out`` (PNG and PDF); given
     several folders (a list; run or sweep folders, e.g. one per learning rule), the rules side by
     side (:func:`plot_rules`)."""
+    if not isinstance(run_dir, (list, tuple)) and _model_of(_run_folders(run_folder(run_dir))) in ("ep", "bp"):
+        run_dir = [run_dir]  # their feedback is W_{k+1}ᵀ itself: drawn at 0° by construction
     if isinstance(run_dir, (list, tuple)):
         with style.use():
             ax = plot_rules([load_rule(folder) for folder in run_dir], **options)

@@ -117,9 +117,10 @@ def load(run_dir):
     """
     folder = run_folder(run_dir)
     weights = read_npz(folder, "weights.npz")
-    if "Wff1" not in weights:
-        raise CorInfoError(f"weights.npz in {folder} has no Wff1: re-run the training that writes it")
-    W = weights["Wff1"]
+    key = "Wff1" if "Wff1" in weights else "W1"  # W1: the other rules (EP, FA, BP)
+    if key not in weights:
+        raise CorInfoError(f"weights.npz in {folder} has no Wff1 (or W1): re-run the training that writes it")
+    W = weights[key]
     shape = None
     if (folder / "config.json").is_file():
         shape = read_json(folder, "config.json").get("image_shape")

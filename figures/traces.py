@@ -2,7 +2,8 @@
 
 One column per recorded layer; rows: somatic, basal and apical potential (mV) of a few neurons, the
 interneuron activity z, the teacher signal at the output layer, and (sparse model) the multiplier s
-of the layer's global inhibitory interneuron. The nudged phase is shaded and
+of the layer's global inhibitory interneuron; for equilibrium propagation (``--model ep``) the state s
+of each layer, its total input and the output's teacher term. The nudged phase is shaded and
 the onset of each new sample is marked; at the output layer each sample's label neuron is highlighted
 over that sample and named at its onset. Reads ``traces.npz`` (from the run folder or ``--traces``),
 and the data set from the run folder's ``config.json`` to name the classes (Fashion-MNIST, CIFAR-10).
@@ -36,7 +37,11 @@ ROWS = [
     ("s", "global inhibition s", ""),
     ("g_", "conductance", "nS"),
     ("I_", "current", "pA"),
+    ("state", "state s", ""),
+    ("input", "total input", ""),
 ]
+#: The key of each layer's first row: the soma (CorInfoMax models) or the state (equilibrium propagation).
+LAYER_KEYS = ("v_soma", "state")
 #: Rows that show several quantities of one neuron (the first shown) instead of one quantity of
 #: several neurons: the conductance-based model's synaptic conductances and currents.
 SYNAPTIC_ROWS = {
@@ -128,8 +133,8 @@ def load(run_dir=None, traces=None):
         data = read_npz(folder, "traces.npz")
         where = str(folder / "traces.npz")
     require_keys(data, ["t", "phase"], where)
-    if not layer_numbers(data, "v_soma_L"):
-        raise CorInfoError(f"{where} has no v_soma_L{{k}} arrays: record at least one layer "
+    if not _layer_key(data):
+        raise CorInfoError(f"{where} has no v_soma_L{{k}} (or state_L{{k}}) arrays: record at least one layer "
                            f"(`corinfo-sim traces ... --out FILE`)")
     steps = np.size(data["t"])
     for key, value in data.items():
@@ -143,6 +148,11 @@ def load(run_dir=None, traces=None):
     except ValueError:
         raise CorInfoError(f"{where}: 'units' is not a JSON string mapping key to unit; re-record the traces") from None
     return data
+
+
+def _layer_key(data):
+    """The key whose layers were recorded: ``v_soma`` or ``state`` (None if neither)."""
+    return next((key for key in LAYER_KEYS if layer_numbers(data, f"{key}_L")), None)
 
 
 def _output_layer(data):
@@ -222,7 +232,8 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
         and the top panel names each sample's label at its onset (Text ``"label c"`` or
         ``"label c (name)"``, ``gid="label-annotation"``).
     """
-    recorded = layer_numbers(data, "v_soma_L")
+    first = _layer_key(data)
+    recorded = layer_numbers(data, f"{first}_L")
     layers = recorded if layers is None else list(layers)
     for k in layers:
         if k not in recorded:
@@ -251,7 +262,7 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
 
     colors = [f"C{i}" for i in range(neurons_per_layer)]
     for j, k in enumerate(layers):
-        n = np.shape(data[f"v_soma_L{k}"])[1] if np.ndim(data[f"v_soma_L{k}"]) == 2 else 1
+        n = np.shape(data[f"{first}_L{k}"])[1] if np.ndim(data[f"{first}_L{k}"]) == 2 else 1
         recorded_ids = np.asarray(data.get(f"neurons_L{k}", np.arange(n)))
         label_ids = list(sample_labels.values()) if k == output else []
         columns = _shown_columns(recorded_ids, label_ids, min(n, neurons_per_layer))

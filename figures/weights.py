@@ -5,6 +5,8 @@ entries (k = 1..L), each layer one step histogram (density, so layers of differe
 Reads ``weights.npz``. Weights are dimensionless.
 """
 
+import re
+
 import numpy as np
 from matplotlib.lines import Line2D
 
@@ -26,8 +28,12 @@ PANELS = [
 
 
 def load(run_dir):
-    """The arrays of ``run_dir/weights.npz`` as a dict."""
+    """The arrays of ``run_dir/weights.npz`` as a dict (the other rules' ``W{k}`` as ``Wff{k}``, feedback
+    alignment's ``F{k}`` as ``Wfb{k}``; biases left out)."""
     weights = read_npz(run_dir, "weights.npz")
+    if "Wff1" not in weights and "W1" in weights:  # the other rules: forward W_k, FA's feedback F_k
+        weights = {re.sub(r"^W(\d)", r"Wff\1", re.sub(r"^F(\d)", r"Wfb\1", key)): value
+                   for key, value in weights.items() if key[0] in "WF"}
     try:
         n_layers(weights)
     except ValueError as err:

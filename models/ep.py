@@ -157,7 +157,7 @@ def network(p):
                                   linked={"s": ("layer_1", "s"), "s_free": ("layer_1", "s_free")}))
     populations[2].linked["I_ff"] = ("drive_1", "I_ff")
     return NetworkSpec(populations, pathways, namespace=dict(eta0=p.eta), rate_variables=("s_free", "s"),
-                       trace_variables={"rate": "s", "input": "I_in"},
+                       trace_variables={"rate": "s", "state": "s", "input": "I_in"},
                        output_trace_variables={"teacher": "I_teacher"})
 
 

@@ -79,3 +79,14 @@ def test_the_protocol_runs_the_references_as_sweeps(tmp_path, capsys):
     assert "| feedback alignment | `fa` |" in summary and "| backprop | `bp` |" in summary
     assert (out / "learning_curves.png").exists() and (out / "angle.png").exists()
     assert json.load(open(out / "fa" / "points" / "p000_s0" / "config.json"))["n_train"] == 100
+
+
+def test_the_figures_that_apply_to_a_reference(rule_runs, tmp_path):
+    from corinfo_sim.errors import CorInfoError
+    from corinfo_sim.figures import make_figure
+    run = rule_runs / "fa" / "points" / "p000_s0"
+    for name in ("weights", "receptive-fields", "embedding", "angle", "learning-curves"):
+        assert make_figure(name, run, tmp_path / f"{name}.png"), name
+    for name in ("traces", "lateral", "corinfo", "schematic"):
+        with pytest.raises(CorInfoError, match=f"figure {name} does not apply to model fa"):
+            make_figure(name, run, tmp_path / "x.png")
