@@ -100,14 +100,23 @@ def updates(W, x, y, feedback):
     return out, h
 
 
-def train_sample(W, x, y, lr, feedback):
+def train_sample(W, x, y, lr, feedback, buffers=None):
     """One online SGD step (in place): ``W_k −= η_k δ_k h_{k−1}ᵀ``, ``b_k −= η_k δ_k``.
 
-    Returns the rates ``h`` of the forward pass before the step (its prediction).
+    ``buffers`` (a dict, filled on first use) holds one array per matrix for the outer products,
+    so that a step allocates no matrix (allocating and freeing megabytes per sample cost a Dask
+    worker thread more system time than the arithmetic). Returns the rates ``h`` of the forward
+    pass before the step (its prediction).
     """
-    grads, h = updates(W, x, y, feedback)
-    for key, g in grads.items():
-        W[key] -= lr[int(key[1:]) - 1] * g
+    _, h, delta = error_signals(W, x, y, feedback)
+    buffers = {} if buffers is None else buffers
+    for k in range(1, n_layers(W) + 1):
+        key = f"W{k}"
+        if key not in buffers:
+            buffers[key] = np.empty_like(W[key])
+        step = -lr[k - 1] * delta[k]
+        W[key] += np.multiply.outer(step, h[k - 1], out=buffers[key])
+        W[f"b{k}"] += step
     return h
 
 
@@ -164,10 +173,11 @@ class ReferenceSession:
         eye = np.eye(self.params.arch[-1])
         outputs = np.zeros((n_slots, self.params.arch[-1]))
         t0 = last = time.perf_counter()
+        buffers = {}
         for s in range(n_train):
             x = self.images[plan.image[s]]
             if plan.learn[s]:
-                h = train_sample(W, x, eye[plan.label[s]], lr, self.feedback)
+                h = train_sample(W, x, eye[plan.label[s]], lr, self.feedback, buffers)
             else:
                 h = forward(W, x)[1]
             outputs[s] = h[-1]
