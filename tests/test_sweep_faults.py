@@ -47,9 +47,8 @@ def _done_records(out):
     """``{id: bytes of point.json}`` of the points whose point.json says done."""
     records = {}
     for folder in (out / "points").glob("*"):
-        with_record = folder / "point.json"
         try:
-            data = with_record.read_bytes()
+            data = (folder / "point.json").read_bytes()
         except OSError:
             continue
         if json.loads(data).get("status") == "done":
