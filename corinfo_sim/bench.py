@@ -12,7 +12,9 @@ weights with the fixed step counts (``settle_tol`` 0), both :data:`SETTLE_REPEAT
 and the faster run of each counts (on a busy machine the load changes from run to run):
 ``fixed`` holds that run's figures, ``steps_per_sample`` the mean steps the settled samples took
 (``steps_free``, ``steps_nudged`` by phase), ``step_ratio`` and ``time_ratio`` the fixed run's
-steps and training time per sample divided by the settled run's, and ``same_predictions`` the
+steps and training time per sample divided by the settled run's, ``cpu_ratio`` the same for the
+binary's CPU time (training and the network's evaluation of as many samples; unlike wall-clock
+time, not stretched by other processes on the machine), and ``same_predictions`` the
 fraction of evaluation samples that both trained networks classify alike.
 
 ``eval_ms_per_sample`` times the evaluation a training run uses
@@ -45,7 +47,7 @@ _RSS_WRAPPER = """
 import os, sys
 pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ)
 _, status, usage = os.wait4(pid, 0)
-print("corinfo-rss-kb", usage.ru_maxrss, flush=True)
+print("corinfo-rss-kb", usage.ru_maxrss, usage.ru_utime + usage.ru_stime, flush=True)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -63,10 +65,11 @@ def _peak_memory_reported():
 
 
 def _reported_peak_memory(stdout_path):
-    """Peak RSS in MB that :func:`_peak_memory_reported` wrote to a run's output."""
+    """Peak RSS in MB and CPU seconds (user and system) that :func:`_peak_memory_reported` wrote
+    to a run's output."""
     with open(stdout_path) as f:
-        kb = [int(line.split()[1]) for line in f if line.startswith("corinfo-rss-kb ")]
-    return kb[-1] / 1024
+        fields = [line.split()[1:] for line in f if line.startswith("corinfo-rss-kb ")]
+    return int(fields[-1][0]) / 1024, float(fields[-1][1])
 
 
 #: Runs of each network when a settled network is timed against the fixed step counts.
@@ -75,7 +78,8 @@ SETTLE_REPEATS = 2
 
 def _timed_run(params, images, labels, weights, samples, eval_samples, threads, progress, build_cache):
     """Train on the first ``samples`` images and evaluate the next ones in a compiled session of
-    its own; the run's result, the (closed) session and the binary's peak memory in MB."""
+    its own; the run's result (with ``cpu_s``, the binary's CPU seconds), the (closed) session
+    and the binary's peak memory in MB."""
     with tempfile.TemporaryDirectory(prefix="corinfo_bench_") as tmp:
         session = Session(params, images, labels, {"train": samples, "test": eval_samples, "probe": 0},
                           os.path.join(tmp, "build"), threads=threads, progress=progress, build_cache=build_cache)
@@ -84,7 +88,7 @@ def _timed_run(params, images, labels, weights, samples, eval_samples, threads, 
                              beta=np.ones(samples))
             with _peak_memory_reported():
                 result = session.run(plan, weights)
-            peak_rss_mb = _reported_peak_memory(session._stdout_path())
+            peak_rss_mb, result["cpu_s"] = _reported_peak_memory(session._stdout_path())
         finally:
             session.close()
     return result, session, peak_rss_mb
@@ -158,9 +162,11 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         out["us_per_step"] = 1e3 * out["ms_per_sample"] / out["steps_per_sample"]
         fixed_ms = 1e3 * fixed_result.segment_s["train"] / samples
         out["fixed"] = {"ms_per_sample": fixed_ms, "steps_per_sample": params.steps_per_sample,
-                        "compile_s": fixed_session.build_s}
+                        "compile_s": fixed_session.build_s, "cpu_s": fixed_result.cpu_s}
+        out["cpu_s"] = result.cpu_s
         out["step_ratio"] = params.steps_per_sample / out["steps_per_sample"]
         out["time_ratio"] = fixed_ms / out["ms_per_sample"]
+        out["cpu_ratio"] = fixed_result.cpu_s / result.cpu_s
         out["same_predictions"] = float(np.mean(np.argmax(result.outputs[samples:], axis=1)
                                                 == np.argmax(fixed_result.outputs[samples:], axis=1)))
     if dense_samples > 0:

@@ -11,7 +11,10 @@ to each other and how the plasticity estimates its rates:
   and φ ← φ − 1 when φ ≥ 1. Its starting phase φ₀ is drawn once per sample and neuron and
   reused in both phases (see *Encoder phases* below), so that the encoding noise is nearly the
   same in the free and the nudged window and largely cancels in their contrast. A Poisson
-  generator (``u < ν·dt`` with u uniform in [0, 1), drawn per step and neuron) is the option;
+  generator (``u < ν·dt`` with u uniform in [0, 1), drawn per step and neuron) is the option,
+  and ``poisson_paired`` a Poisson generator whose uniform numbers are the same at the same step
+  of both windows (common random numbers: irregular spikes, interspike-interval CV ≥ 0.8, whose
+  noise cancels in part as the deterministic encoder's does);
 - every **pathway between pyramidal neurons carries spikes** into an exponentially decaying
   synaptic trace (time constant τ_s) of the target compartment: each spike adds
   ``w/(ν_max τ_s)`` (times V₀), so the trace's mean is ``W r`` exactly — the decay is a forward
@@ -110,7 +113,7 @@ from corinfo_sim.spec import COMMON, NetworkSpec, Operation, Parameter, Pathway,
 NAME = "spiking"
 
 #: Spike generators (``Params.encoder``).
-ENCODERS = ("deterministic", "poisson")
+ENCODERS = ("deterministic", "poisson", "poisson_paired")
 
 #: Defaults of the spiking model's parameters, with their reasons (declared in :data:`PARAMETERS`).
 #:
@@ -188,9 +191,17 @@ at_restart = step == free_restart or step == nudged_restart : boolean  # phase s
 #: Poisson: a uniform number per (sample, group, step, neuron) from a counter-based hash (see
 #: corinfo_sim.spiking.uniform_hash), keyed per sample slot, so that every run of a plan (compiled or
 #: runtime, resumed or not) draws the same spikes and every epoch's plan other ones.
+#: ``poisson_paired``: the same, but the counter is the step relative to the start of the phase's
+#: averaging window, so that both windows of a sample draw the same numbers at the same point of
+#: the window (common random numbers): each window's spike train is Poisson (interspike-interval
+#: CV ≈ 1), and where a unit's rate is the same in both windows so are its spikes, so that the
+#: encoding noise cancels in the contrast as the deterministic encoder's reused phase makes it.
+WINDOW_STEP = "(step - free_window_start*int(step < n_free) - nudged_window_start*int(step >= n_free))"
 THRESHOLD = {"deterministic": "phi >= 1",
-             "poisson": "uniform_hash(noise_key_of_sample(t), stream, t_in_timesteps, i) < nu_max*{rate}*dt"}
-RESET = {"deterministic": "phi -= 1\nx_out += spike_weight", "poisson": "x_out += spike_weight"}
+             "poisson": "uniform_hash(noise_key_of_sample(t), stream, t_in_timesteps, i) < nu_max*{rate}*dt",
+             "poisson_paired": f"uniform_hash(noise_key_of_sample(t), stream, {WINDOW_STEP}, i) < nu_max*{{rate}}*dt"}
+RESET = {"deterministic": "phi -= 1\nx_out += spike_weight", "poisson": "x_out += spike_weight",
+         "poisson_paired": "x_out += spike_weight"}
 #: Phase set to its starting value before each averaging window (in the per-step code).
 PHASE_RESTART = "phi = phi0*int(at_restart) + phi*(1 - int(at_restart))\n"
 
@@ -552,8 +563,9 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULT_DT), "dt") + (
     _quantity("t_free", "ms", "free phase length"),
     _quantity("t_nudged", "ms", "nudged phase length"),
     _quantity("t_window", "ms", "averaging window at the end of each phase"),
-    Parameter("encoder", DEFAULTS["encoder"], "spike generator: integrate-and-fire phase (deterministic) or "
-              "Poisson", kind="choice", choices=ENCODERS),
+    Parameter("encoder", DEFAULTS["encoder"], "spike generator: integrate-and-fire phase (deterministic), "
+              "Poisson, or Poisson with the same random numbers in both windows (poisson_paired)", kind="choice",
+              choices=ENCODERS),
 )
 
 
@@ -597,8 +609,8 @@ def check_images(images):
 
 def notes(p):
     if p.n_layers > 2:
-        return ["note: spiking networks with more than one hidden layer diverged at every setting tried "
-                "(README, 'Spiking CorInfoMax')"]
+        return ["note: spiking networks with more than one hidden layer diverged at every setting tried, the rates "
+                "falling with depth included (README, 'Spiking CorInfoMax')"]
     return []
 
 

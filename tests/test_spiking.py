@@ -307,3 +307,34 @@ def test_spiking_fields_need_the_spiking_model():
                                            "spiking [(]--model spiking[)]") as err:
         Params(nu_max=200 * Hz)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("encoder, coincident", [("poisson_paired", (0.8, 1.0)), ("poisson", (0.0, 0.5))])
+def test_paired_poisson_spikes_are_irregular_and_shared_by_both_windows(tmp_path, digits, encoder, coincident):
+    """``poisson_paired``: within a window the spike trains are Poisson (interspike-interval CV ≥ 0.8,
+    measured on the traced spikes), and with a weak nudge, which leaves the hidden rates almost as
+    they were, most spikes of the nudged window fall on the same steps of the window as in the free
+    one (common random numbers); plain Poisson spikes coincide only by chance."""
+    arch = (64, 20, 10)
+    p = make_params(arch=arch, t_free=250 * ms, t_nudged=200 * ms, t_window=150 * ms, encoder=encoder, beta=0.05)
+    X, y = digits.X_test[:1], digits.y_test[:1]
+    W = init_weights(arch, np.random.default_rng(5))
+    plan = Plan.make(y, probe=[0], probe_beta=0.05, trace=np.ones(1))
+    session, _ = run(tmp_path, p, X, y, plan, W, trace_neurons={1: np.arange(20)})
+    t_ms, neuron = session.net.spike_trains()[1]
+    free_start, nudged_start = 100.0, 250.0 + 50.0  # the windows: 100-250 ms and 300-450 ms
+    cvs, same, total = [], 0, 0
+    for n in range(20):
+        t = t_ms[neuron == n]
+        free = t[(t >= free_start) & (t < 250.0)] - free_start
+        nudged = t[t >= nudged_start] - nudged_start
+        for window in (free, nudged):
+            isi = np.diff(window)
+            if len(isi) >= 10:
+                cvs.append(isi.std() / isi.mean())
+        same += len(np.intersect1d(np.round(free, 6), np.round(nudged, 6)))
+        total += max(len(free), 1)
+    assert len(cvs) >= 5, "too few active neurons: the test would prove nothing"
+    assert np.median(cvs) >= 0.8, cvs
+    assert coincident[0] <= same / total <= coincident[1], same / total
