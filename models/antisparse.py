@@ -71,8 +71,9 @@ code (see :func:`network`).
 
 The names in the strings below that are not model variables come from the network's namespace
 (see :func:`network`): V0, g_L, g_B, g_A, epsilon, gamma, lam, eta0, schedule_free,
-schedule_nudged, lam_B, gamma_B, n_free, n_minus, steps_per_sample, contrast, and the TimedArrays beta_of_sample, label_of_sample,
-image_of_sample, images, row_period, learn_at_onset, beta_at_onset.
+schedule_nudged, lam_B, gamma_B, n_free, n_minus, steps_per_sample, contrast, settle_tol, the function
+settle_jump (from the builder, :func:`corinfo_sim.network.settle_jump`), and the TimedArrays beta_of_sample,
+label_of_sample, image_of_sample, images, row_period, learn_at_onset, beta_at_onset, trace_on.
 """
 from corinfo_sim.dense import DenseParams
 from corinfo_sim.spec import (COMMON, ONLINE_LAMBDA, RATE, NetworkSpec, Operation, Pathway, Population, Variant,
