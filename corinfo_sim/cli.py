@@ -119,7 +119,8 @@ def _defaults_epilog(variant):
                 options.append(f"{parameter.cli} {_shown(parameter, value)}")
         lines.append(f"  {dataset}: " + "  ".join(options))
     lines.append("Options given on the command line replace these; an --arch of another depth keeps the first "
-                 "rate and repeats the last.")
+                 "rate and repeats the last with one hidden layer; with two or more the rates fall with depth "
+                 "(η_ff,1/k, η_fb,1 (2/3)^k) and the deep defaults apply (three phases, --settle-tol, step caps).")
     return "\n".join(lines)
 
 

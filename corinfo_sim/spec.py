@@ -355,7 +355,7 @@ RATE = (
               "step in which no somatic potential changed by this much or more, its step count (--n-free, "
               "--n-nudged) being the cap; 0 runs every step (default 0; 1e-3 with two or three hidden layers, "
               "1e-4 with more)", check=lambda v: None if v >= 0 else
-              f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4"),
+              f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4", label="--settle-tol"),
 )
 
 
