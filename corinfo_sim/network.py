@@ -57,6 +57,9 @@ from .errors import CorInfoError
 from .weights import check_weights, weight_shapes
 
 
+#: The halves of a signed weight matrix held by two pathways (Dale's law): their sign in it.
+SIGNED_HALVES = {"exc": 1.0, "inh": -1.0}
+
 #: Units of recorded quantities in the traces: {dimension: (unit, factor from SI)}.
 TRACE_UNITS = {brian2.volt.dim: ("mV", 1e3), brian2.siemens.dim: ("nS", 1e9), brian2.amp.dim: ("pA", 1e12)}
 
@@ -607,7 +610,10 @@ class CorInfoNetwork:
             if pathway.weight:
                 i, j = self._index[pathway.name]
                 W = weights[pathway.weight[0]]  # a matrix [post, pre], or a bias vector [post]
-                values[syn.w] = np.ascontiguousarray(W[j, i] if W.ndim == 2 else W[j])
+                W = W[j, i] if W.ndim == 2 else W[j]
+                if pathway.weight[1] in SIGNED_HALVES:  # one half of a signed matrix (Dale's law)
+                    W = np.maximum(SIGNED_HALVES[pathway.weight[1]] * W, 0.0) + pathway.weight[2]
+                values[syn.w] = np.ascontiguousarray(W)
             if pathway.learning_rate:
                 parameter, index = pathway.learning_rate
                 values[syn.eta] = getattr(self.params, parameter)[index] * lr_factor
@@ -634,7 +640,11 @@ class CorInfoNetwork:
             if pathway.weight:
                 i, j = self._index[pathway.name]
                 W = out[pathway.weight[0]]
-                W[(j, i) if W.ndim == 2 else j] = self.synapses[pathway.name].w[:]
+                index = (j, i) if W.ndim == 2 else j
+                if pathway.weight[1] in SIGNED_HALVES:
+                    W[index] += SIGNED_HALVES[pathway.weight[1]] * self.synapses[pathway.name].w[:]
+                else:
+                    W[index] = self.synapses[pathway.name].w[:]
         return out
 
     def run_args(self, plan=None):

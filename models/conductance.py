@@ -52,7 +52,20 @@ synapse:
 Sign changes of a weight move the synapse between the excitatory and the inhibitory
 conductance (a synapse of each kind sits at every connection, one of them closed).
 
-**Dale's law** (``--dale``): not built yet.
+**Dale's law** (``--dale``): every presynaptic population has one sign. Pyramidal neurons and
+pixels excite; each layer j has a population of inhibitory relay interneurons ``rel_j`` whose
+rates follow their pyramidal partners one to one (Parisien, Anderson & Eliasmith 2008). A signed
+matrix W (W_ff, W_fb and B) is held by two pathways with non-negative weights: W⁺ = max(W, 0) + c
+from the pyramidal neurons (``ff_k_exc``, ...) and W⁻ = max(−W, 0) + c from the relays
+(``ff_k_inh``, ``rel_to_inh_k``), so that W⁺ − W⁻ = W; the offset c (``dale_offset``) keeps
+both away from 0. Each half takes half of the signed update, the inhibitory one with the
+opposite sign, and stops at 0: W⁺ − W⁻ follows the signed rule exactly until a half reaches 0
+(then the other carries on alone, at half the rate). B's halves grow by 1/λ_B like B, offset
+included. The lateral interneurons only inhibit: the apical dendrite receives the interneuron's
+inhibition with drive b − c_z z (b = c, a tonic drive that keeps it ≥ 0), a tonic excitation b
+that cancels b, and the neuron's own rate c_r r through an excitatory autapse. In the limit of large driving forces the network is the signed one (fixed points and
+updates, while no half reaches 0); away from it the offsets open conductances that shunt.
+Matrices are stored signed (W⁺ − W⁻) and split again at every run.
 
 ===================  ==============================  ======  ==========================================
 paper                Brian2                          unit    meaning
@@ -130,6 +143,11 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + (
     Parameter("g_sd", DEFAULTS["g_sd"], "coupling conductance soma → each dendrite (the dendrites' load; 0: "
               "dendrites not loaded by the soma)", kind="quantity", unit="nS", runtime=True, signed=True,
               check=lambda v: None if float(v) >= 0 else f"must not be negative, got {float(v / nS):g} nS"),
+    Parameter("dale", False, "Dale's law: every pathway has one sign; the negative halves of W_ff, W_fb and "
+              "B come from inhibitory relay interneurons, the lateral interneurons only inhibit", kind="bool"),
+    Parameter("dale_offset", 0.05, "with --dale: the weight both halves of a signed weight start above 0 with "
+              "(max(W, 0) + c, max(-W, 0) + c), and the tonic drive of the lateral interneurons",
+              check=lambda v: None if v > 0 else f"must be positive, got {v:g}: e.g. --dale-offset 0.05"),
     _quantity("t_free", "ms", "free phase length", runtime=False),
     _quantity("t_nudged", "ms", "nudged phase length", runtime=False),
 )
@@ -156,12 +174,11 @@ g_ff_i_in : siemens {linked}  # ... (w < 0)
 APICAL = """
 dv_apical/dt = (g_Ld*(E_L - v_apical) + I_fb + I_lat + g_sd*(v_soma - v_apical)) / C_dend : volt  # apical potential
 I_lat = g_lat_e*(E_exc - v_apical) + g_lat_i*(E_inh - v_apical) : amp  # current of the interneuron's synapse
-dg_lat_e/dt = (g_hat_e*clip(a_lat, 0, inf) - g_lat_e)/tau_exc : siemens  # its conductance where a > 0
-dg_lat_i/dt = (g_hat_i*clip(-a_lat, 0, inf) - g_lat_i)/tau_inh : siemens  # ... where a < 0
+dg_lat_e/dt = (g_hat_e*a_exc - g_lat_e)/tau_exc : siemens  # its excitatory conductance
+dg_lat_i/dt = (g_hat_i*a_inh - g_lat_i)/tau_inh : siemens  # its inhibitory conductance
 z_inh : 1               # activity of the paired interneuron (inh_to_pyr_k)
 """
 APICAL_HIDDEN = """
-a_lat = c_z*z_inh + c_r*r : 1  # lateral drive epsilon*(2*gamma*z + g_L*r)
 I_fb = g_fb_e*(E_exc - v_apical) + g_fb_i*(E_inh - v_apical) : amp  # feedback synaptic current
 dg_fb_e/dt = (g_fb_e_in - g_fb_e)/tau_exc : siemens  # excitatory feedback conductance
 dg_fb_i/dt = (g_fb_i_in - g_fb_i)/tau_inh : siemens  # inhibitory feedback conductance
@@ -169,12 +186,34 @@ g_fb_e_in : siemens     # summed over fb_k (w > 0)
 g_fb_i_in : siemens     # ... (w < 0)
 """
 APICAL_OUTPUT = """
-a_lat = c_z*z_inh + c_r*r + v_teacher/delta_v : 1  # lateral drive gamma*z + g_L*r and the teacher
 I_fb = 0*amp : amp      # no feedback at the output
 v_teacher = -beta*(r - y)*delta_v : volt  # teacher drive, zero in the free phase
 beta = beta_of_sample(t)*int(step >= n_free) : 1  # nudging strength
 y = int(label_of_sample(t) == i) : 1  # one-hot label of the current sample
 """
+
+#: The lateral drive a (hidden: ε(2γ z + g_L r); output: γ z + g_L r − β(r − y)) as the excitatory
+#: and inhibitory drives of the apical synapses: signed, by a's sign; under Dale's law the
+#: neuron's own rate excites (an excitatory autapse), the interneuron only inhibits, by b − c_z z
+#: with a tonic drive b (``dale_offset``) that a tonic excitation of the same size cancels.
+LATERAL_SIGNED = """
+a_lat = c_z*z_inh + c_r*r{teacher} : 1  # lateral drive
+a_exc = clip(a_lat, 0, inf) : 1  # drive of the excitatory conductance
+a_inh = clip(-a_lat, 0, inf) : 1  # drive of the inhibitory conductance
+"""
+LATERAL_DALE = """
+a_exc = c_r*r + dale_offset{teacher_exc} : 1  # own rate and tonic excitation
+a_inh = clip(dale_offset - c_z*z_inh, 0, inf){teacher_inh} : 1  # the interneuron's inhibition
+"""
+
+
+def lateral_drive(output, dale):
+    """The apical synapses' drives of a hidden or the output layer, signed or under Dale's law."""
+    if not dale:
+        return LATERAL_SIGNED.replace("{teacher}", " + v_teacher/delta_v" if output else "")
+    return (LATERAL_DALE.replace("{teacher_exc}", " + clip(v_teacher/delta_v, 0, inf)" if output else "")
+            .replace("{teacher_inh}", " + clip(-v_teacher/delta_v, 0, inf)" if output else ""))
+
 
 #: Values stored at the end of the free phase for the plasticity and the recordings.
 STORED = """
@@ -254,11 +293,74 @@ w += learn_at_onset(t)*eta/beta_at_onset(t)*((r_post - I_fb_post/(g_Ld*delta_v))
 """
 
 
-def pyramidal_equations(output, first):
+#: Dale's law: each half of a signed matrix in a pathway of its own, every weight ≥ 0. The
+#: excitatory half comes from the presynaptic pyramidal neurons (or pixels), the inhibitory half
+#: from their inhibitory relay interneurons (``rel_j``); each half takes half of the signed
+#: update, with the opposite sign for the inhibitory one, and stops at 0.
+HALF_MODEL = """
+w : 1                   # one half of W[post, pre], >= 0
+eta : 1 (shared, constant)  # per-sample learning rate of the signed matrix
+{target}_post = g_hat_{kind}*w*r_pre : siemens (summed)  # the conductance it opens
+"""
+HALF_PLASTICITY = """
+w = clip(w {sign} 0.5*learn_at_onset(t)*eta/beta_at_onset(t)*((r_post - {prediction})*r_pre - {reference}_post*r_ref_pre), 0, inf)
+"""
+#: ... and of B (the lateral interneurons' inputs): B⁺ from the pyramidal neurons, B⁻ from the relays.
+LATERAL_HALF_MODEL = """
+w : 1                   # one half of B_k[post, pre], >= 0
+{target}_post = w*r_pre : 1 (summed)  # its part of the interneuron's activity
+"""
+LATERAL_HALF_PLASTICITY = """
+w = learn_at_onset(t)*clip((w {sign} 0.5*gamma_B*z_post*z_inh_pre)/lam_B, 0, inf) + (1 - learn_at_onset(t))*w
+"""
+#: A lateral interneuron under Dale's law: excitatory and inhibitory inputs.
+INTERNEURON_DALE = """
+z_e : 1                 # excitatory input B+ r (pyr_to_inh_k)
+z_i : 1                 # inhibitory input B- r (rel_to_inh_k)
+z = z_e - z_i : 1       # activity z = B r
+"""
+#: Inhibitory relay interneuron of layer j: its rate follows its pyramidal partner's (a linear
+#: interneuron driven one to one, without delay); it carries the inhibitory halves of the signed
+#: pathways that leave layer j.
+RELAY = """
+r : 1 (linked)          # rate of its partner
+r_ref : 1 (linked)      # the partner's reference rate
+z_inh : 1 (linked)      # the partner's interneuron activity
+"""
+RELAY_INPUT = """
+r : 1 (linked)          # pixel intensity of its input unit
+r_ref = r : 1
+"""
+PREDICTION = {"ff": ("(v_basal_post - E_L)/delta_v", "e_ff_ref"), "fb": ("I_fb_post/(g_Ld*delta_v)", "e_fb_ref")}
+
+
+def signed_pathways(name, pre, post, key, kind, learning_rate, p, summed=("start", 0)):
+    """The pathways of a signed matrix: one (signed synapses) or, with ``p.dale``, two halves."""
+    prediction, reference = PREDICTION[kind]
+    if not p.dale:
+        model, plasticity = (FF_MODEL, FF_PLASTICITY) if kind == "ff" else (FB_MODEL, FB_PLASTICITY)
+        return [Pathway(name, pre, post, model, plasticity=plasticity, summed=summed, weight=(key, "all"),
+                        learning_rate=learning_rate)]
+    out = []
+    for half, source, sign in (("exc", pre, "+"), ("inh", relay_of(pre), "-")):
+        model = HALF_MODEL.replace("{target}", f"g_{kind}_{half[0]}_in").replace("{kind}", half[0])
+        plasticity = (HALF_PLASTICITY.replace("{sign}", sign).replace("{prediction}", prediction)
+                      .replace("{reference}", reference))
+        out.append(Pathway(f"{name}_{half}", source, post, model, plasticity=plasticity, summed=summed,
+                           weight=(key, half, p.dale_offset), learning_rate=learning_rate))
+    return out
+
+
+def relay_of(population):
+    """The inhibitory relay population of a layer's population (``inp`` → ``rel_0``, ``pyr_k`` → ``rel_k``)."""
+    return "rel_0" if population == "inp" else "rel_" + population.split("_")[1]
+
+
+def pyramidal_equations(output, first, dale=False):
     """Equations of a pyramidal neuron of a hidden (``output=False``) or the output layer; layer 1
     (``first``) reads its feedforward conductances from the relay ``basal_1``."""
     eqs = SOMA + BASAL.replace("{linked}", "(linked)" if first else "") + APICAL
-    return eqs + (APICAL_OUTPUT if output else APICAL_HIDDEN) + STORED
+    return eqs + (APICAL_OUTPUT if output else APICAL_HIDDEN) + lateral_drive(output, dale) + STORED
 
 
 def units(p):
@@ -283,7 +385,7 @@ def network(p):
     """
     L = p.n_layers
     g = units(p)
-    namespace = dict(E_L=p.E_L, E_exc=p.E_exc, E_inh=p.E_inh, delta_v=p.delta_v, C_soma=p.C_soma,
+    namespace = dict(dale_offset=p.dale_offset, E_L=p.E_L, E_exc=p.E_exc, E_inh=p.E_inh, delta_v=p.delta_v, C_soma=p.C_soma,
                      C_dend=p.C_dend, g_Ls=g["g_Ls"], g_Ld=g["g_Ld"], g_B=g["g_B"], g_sd=p.g_sd,
                      g_hat_e=g["g_hat_e"], g_hat_i=g["g_hat_i"], tau_exc=p.tau_exc, tau_inh=p.tau_inh,
                      lam_B=p.lam_update, gamma_B=p.gamma_update)
@@ -296,26 +398,38 @@ def network(p):
         lateral = dict(c_z=p.gamma, c_r=p.g_leak) if out else dict(c_z=2 * p.epsilon * p.gamma,
                                                                   c_r=p.epsilon * p.g_leak)
         populations.append(Population(
-            f"pyr_{k}", p.arch[k], pyramidal_equations(out, first),
+            f"pyr_{k}", p.arch[k], pyramidal_equations(out, first, p.dale),
             namespace=dict(g_A=g["g_A_output"] if out else g["g_A_hidden"], **lateral),
             events={"free_end": ("step == n_free", "start", 2)},
             operations=[Operation(REF_STORE, at="free_end", when="start", order=3),
                         Operation(onset, at="onset", order=7),
                         Operation(RATE_UPDATE, when="after_groups", order=0)],
             method="exponential_euler", layer=k))
-        populations.append(Population(f"inh_{k}", p.arch[k], antisparse.INTERNEURON,
-                                      operations=[Operation("z = 0", at="onset", order=7)]))
+        populations.append(Population(f"inh_{k}", p.arch[k], INTERNEURON_DALE if p.dale else antisparse.INTERNEURON,
+                                      operations=[Operation("z_e = 0\nz_i = 0" if p.dale else "z = 0", at="onset",
+                                                            order=7)]))
         pre = "inp" if first else f"pyr_{k - 1}"
-        pathways.append(Pathway(f"ff_{k}", pre, "basal_1" if first else f"pyr_{k}", FF_MODEL,
-                                plasticity=FF_PLASTICITY, summed=("start", 9) if first else ("start", 0),
-                                weight=(f"Wff{k}", "all"), learning_rate=("lr_ff", k - 1)))
+        pathways += signed_pathways(f"ff_{k}", pre, "basal_1" if first else f"pyr_{k}", f"Wff{k}", "ff",
+                                    ("lr_ff", k - 1), p, summed=("start", 9) if first else ("start", 0))
         if not out:
-            pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL, plasticity=FB_PLASTICITY,
-                                    weight=(f"Wfb{k}", "all"), learning_rate=("lr_fb", k - 1)))
-        pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", antisparse.PYR_TO_INH_MODEL,
-                                plasticity=antisparse.PYR_TO_INH_PLASTICITY, weight=(f"B{k}", "all")))
+            pathways += signed_pathways(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", f"Wfb{k}", "fb", ("lr_fb", k - 1), p)
+        if p.dale:
+            for half, source, sign in (("e", f"pyr_{k}", "-"), ("i", f"rel_{k}", "+")):
+                pathways.append(Pathway(
+                    "pyr_to_inh_" + str(k) if half == "e" else f"rel_to_inh_{k}", source, f"inh_{k}",
+                    LATERAL_HALF_MODEL.replace("{target}", f"z_{half}"),
+                    plasticity=LATERAL_HALF_PLASTICITY.replace("{sign}", sign),
+                    weight=(f"B{k}", "exc" if half == "e" else "inh", p.dale_offset)))
+        else:
+            pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", antisparse.PYR_TO_INH_MODEL,
+                                    plasticity=antisparse.PYR_TO_INH_PLASTICITY, weight=(f"B{k}", "all")))
         pathways.append(Pathway(f"inh_to_pyr_{k}", f"inh_{k}", f"pyr_{k}", antisparse.INH_TO_PYR_MODEL,
                                 connectivity="one_to_one", summed=("start", 1)))
+    if p.dale:  # the inhibitory relays of every layer that sends signed pathways
+        populations.append(Population("rel_0", p.arch[0], RELAY_INPUT, linked={"r": ("inp", "r")}))
+        for k in range(1, L + 1):
+            populations.append(Population(f"rel_{k}", p.arch[k], RELAY, linked={
+                "r": (f"pyr_{k}", "r"), "r_ref": (f"pyr_{k}", "r_ref"), "z_inh": (f"pyr_{k}", "z_inh")}))
     populations.append(Population("basal_1", p.arch[1], BASAL_RELAY, per_sample=True,
                                   linked={"r": ("pyr_1", "r"), "v_basal": ("pyr_1", "v_basal"),
                                           "e_ff_ref": ("pyr_1", "e_ff_ref")}))

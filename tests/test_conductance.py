@@ -214,3 +214,36 @@ def test_units_follow_the_paper_ratios():
     # one unit of w r opens the conductance whose drive at rest holds the dendrite ΔV above rest
     assert float(g["g_hat_e"] * (p.E_exc - p.E_L) / (g["g_Ld"] * p.delta_v)) == pytest.approx(1.0)
     assert float(g["g_hat_i"] * (p.E_L - p.E_inh) / (g["g_Ld"] * p.delta_v)) == pytest.approx(1.0)
+
+
+def test_dale_network_in_the_limit_is_the_signed_network(tmp_path, digits):
+    """--dale: every pathway of one sign (halves W⁺, W⁻ ≥ 0 through inhibitory relays). With the
+    reversal potentials far away (κ = 1e7) and phases long enough to settle (the excitatory and
+    inhibitory halves rise with different time constants, so they cancel at the fixed point, not
+    on the way), it learns what the signed network learns: weights to 1e-6 over 2 samples of a
+    3-layer network. At the physiological values the offsets' conductances shunt and the two differ."""
+    arch = (64, 8, 6, 10)
+    W0 = init_weights(arch, np.random.default_rng(0))
+    X, y = digits.X_train[:2], digits.y_train[:2]
+    plan = Plan.make(y, train=[0, 1], beta=np.ones(2), record=np.ones(2))
+    results = {}
+    for dale, kappa, phase in ((False, 1e7, 300), (True, 1e7, 300), (False, 1.0, 300), (True, 1.0, 300)):
+        p = make_params("conductance", arch=arch, dt=1 * ms, t_free=phase * ms, t_nudged=phase * ms, lam=0.99,
+                        beta_sign="positive", shuffle=False, dale=dale, lr_ff=(0.5, 0.35, 0.35), lr_fb=(0.1, 0.1))
+        p = p.replace(E_exc=p.E_L + kappa * 70 * mV, E_inh=p.E_L - kappa * 10 * mV)
+        session = Session(p, X, y, plan.segments, str(tmp_path / f"b{dale}{kappa}"), device="runtime",
+                          record_rates=True)
+        results[dale, kappa] = session.run(plan, W0)
+        if dale:
+            names = set(session.net.synapses)
+            assert {"ff_1_exc", "ff_1_inh", "fb_1_exc", "fb_1_inh", "pyr_to_inh_2", "rel_to_inh_2"} <= names
+            for syn in session.net.synapses.values():
+                if "w" in syn.variables:
+                    assert np.all(np.asarray(syn.w[:]) >= 0), syn.name
+    for key in W0:
+        signed, dale = results[False, 1e7].weights[key], results[True, 1e7].weights[key]
+        assert np.abs(signed - dale).max() < 1e-6 * np.abs(signed).max(), key
+        assert np.abs(signed - W0[key]).max() > 1e-4 or key.startswith("B"), key
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(results[True, 1e7].rates[k][1], results[False, 1e7].rates[k][1], atol=1e-6)
+    assert np.abs(results[True, 1.0].weights["Wff1"] - results[False, 1.0].weights["Wff1"]).max() > 1e-4
