@@ -118,6 +118,10 @@ def _defaults_epilog(variant):
             else:
                 options.append(f"{parameter.cli} {_shown(parameter, value)}")
         lines.append(f"  {dataset}: " + "  ".join(options))
+    if "lr" in by_name:  # the other learning rules (ep, fa, bp): one rate per layer, no deep defaults
+        lines.append("Options given on the command line replace these; an --arch of another depth keeps the first "
+                     "rate and repeats the last.")
+        return "\n".join(lines)
     lines.append("Options given on the command line replace these; an --arch of another depth keeps the first "
                  "rate and repeats the last with one hidden layer; with two or more the rates fall with depth "
                  "(η_ff,1/k, η_fb,1 (2/3)^k) and the deep defaults apply (three phases, --settle-tol, step caps).")
