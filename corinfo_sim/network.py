@@ -612,7 +612,7 @@ class CorInfoNetwork:
                 W = weights[pathway.weight[0]]  # a matrix [post, pre], or a bias vector [post]
                 W = W[j, i] if W.ndim == 2 else W[j]
                 if pathway.weight[1] in SIGNED_HALVES:  # one half of a signed matrix (Dale's law)
-                    W = np.maximum(SIGNED_HALVES[pathway.weight[1]] * W, 0.0) + pathway.weight[2]
+                    W = np.maximum(SIGNED_HALVES[pathway.weight[1]] * W, 0.0) + pathway.namespace["offset"]
                 values[syn.w] = np.ascontiguousarray(W)
             if pathway.learning_rate:
                 parameter, index = pathway.learning_rate

@@ -459,9 +459,9 @@ class Pathway:
     weight : tuple, optional
         ``(key, part)``: the weights-file matrix (``"Wff2"``) this pathway holds, ``part`` one of
         ``"all"``, ``"offdiag"``, ``"diag"`` (the synapses' indices pick the entries), or
-        ``(key, "exc", c)`` / ``(key, "inh", c)``: the excitatory half max(W, 0) + c or the
-        inhibitory half max(−W, 0) + c of a signed matrix under Dale's law (the matrix read back
-        is the excitatory half minus the inhibitory one).
+        ``(key, "exc")`` / ``(key, "inh")``: the excitatory half max(W, 0) + c or the inhibitory
+        half max(−W, 0) + c of a signed matrix under Dale's law, c the pathway's namespace entry
+        ``offset`` (the matrix read back is the excitatory half minus the inhibitory one).
     learning_rate : tuple, optional
         ``(parameter, index)``: ``eta`` is ``params.<parameter>[index]`` times the epoch's factor.
     namespace : dict

@@ -147,7 +147,7 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + (
     Parameter("dale", False, "Dale's law: every pathway has one sign; the negative halves of W_ff, W_fb and "
               "B come from inhibitory relay interneurons, the lateral interneurons only inhibit", kind="bool"),
     Parameter("dale_offset", 0.05, "with --dale: the weight both halves of a signed weight start above 0 with "
-              "(max(W, 0) + c, max(-W, 0) + c), and the tonic drive of the lateral interneurons",
+              "(max(W, 0) + c, max(-W, 0) + c), and the tonic drive of the lateral interneurons", runtime=True,
               check=lambda v: None if v > 0 else f"must be positive, got {v:g}: e.g. --dale-offset 0.05"),
     _quantity("t_free", "ms", "free phase length", runtime=False),
     _quantity("t_nudged", "ms", "nudged phase length", runtime=False),
@@ -348,7 +348,7 @@ def signed_pathways(name, pre, post, key, kind, learning_rate, p, summed=("start
         plasticity = (HALF_PLASTICITY.replace("{sign}", sign).replace("{prediction}", prediction)
                       .replace("{reference}", reference))
         out.append(Pathway(f"{name}_{half}", source, post, model, plasticity=plasticity, summed=summed,
-                           weight=(key, half, p.dale_offset), learning_rate=learning_rate))
+                           weight=(key, half), learning_rate=learning_rate, namespace=dict(offset=p.dale_offset)))
     return out
 
 
@@ -420,7 +420,7 @@ def network(p):
                     "pyr_to_inh_" + str(k) if half == "e" else f"rel_to_inh_{k}", source, f"inh_{k}",
                     LATERAL_HALF_MODEL.replace("{target}", f"z_{half}"),
                     plasticity=LATERAL_HALF_PLASTICITY.replace("{sign}", sign),
-                    weight=(f"B{k}", "exc" if half == "e" else "inh", p.dale_offset)))
+                    weight=(f"B{k}", "exc" if half == "e" else "inh"), namespace=dict(offset=p.dale_offset)))
         else:
             pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", antisparse.PYR_TO_INH_MODEL,
                                     plasticity=antisparse.PYR_TO_INH_PLASTICITY, weight=(f"B{k}", "all")))
