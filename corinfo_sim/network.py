@@ -752,7 +752,7 @@ class CorInfoNetwork:
             for key, var in variables.items():
                 unit, scale = TRACE_UNITS.get(mon.variables[var].dim, ("1", 1.0))
                 table = np.full((steps, len(neurons)), np.nan)
-                table[row, col] = np.asarray(getattr(mon, var + "_")) * (1e3 if volts else 1.0)
+                table[row, col] = np.asarray(getattr(mon, var + "_")) * scale
                 out[f"{key}_L{k}"], units[f"{key}_L{k}"] = table, unit
             if population == self.pyr[k].name:
                 out[f"neurons_L{k}"], units[f"neurons_L{k}"] = neurons.astype(np.int64), ""

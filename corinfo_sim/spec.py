@@ -406,12 +406,12 @@ class Population:
         Updated once per sample (its clock's dt is the sample duration) instead of every step.
     state_schedule : tuple
         ``(when, order)`` of its differential equations' update (default ``("groups", 0)``).
+    method : str
+        Brian2's integration method of its differential equations (default ``"euler"``).
     layer : int, optional
         The pyramidal population of layer k: recorded (rates, traces, spikes) as layer k.
     traced : dict
         Variables recorded at every step of the traced samples, ``{traces key: variable}``
-    method : str
-        Brian2's integration method of its differential equations (default ``"euler"``).
         (recorded for the neurons chosen in the layer it belongs to, ``trace_layer``).
     trace_layer : int, optional
         Layer whose tracing also records this population (all of its neurons).
@@ -428,11 +428,11 @@ class Population:
     linked: dict = field(default_factory=dict)
     per_sample: bool = False
     state_schedule: tuple = ("groups", 0)
+    method: str = "euler"
     layer: int = None
     traced: dict = field(default_factory=dict)
     trace_layer: int = None
 
-    method: str = "euler"
 
 @dataclasses.dataclass
 class Pathway:
