@@ -16,7 +16,7 @@ ARCH = (64, 20, 12, 10)
 @pytest.fixture(scope="module")
 def recorded():
     digits = load_dataset("digits")
-    p = Params(arch=ARCH, n_free=15, n_nudged=6)
+    p = Params(arch=ARCH, n_free=15, n_nudged=6, three_phase=False, settle_tol=0.0)  # two fixed phases
     W = init_weights(ARCH, np.random.default_rng(11))
     W["B1"] *= 50  # a lateral term large enough to matter in the apical equation
     traces = record(W, digits, [3, 7], p, layers=[1, 2, 3], neurons=np.arange(10))
