@@ -153,7 +153,9 @@ def test_each_dataset_brings_its_defaults():
     # options replace the defaults; another depth keeps the first rate and repeats the last
     deep = _resolved("--dataset", "fashion-mnist", "--arch", "784,500,500,10", "--g-leak", "0.4",
                      "--eta-schedule", "off", "--lr-decay", "1")
-    assert deep.lr_ff == pytest.approx((0.015, 0.011, 0.011)) and deep.lr_fb == pytest.approx((0.0035, 0.0035))
+    # another depth: the data set's rates falling with depth, η_ff,1/k and η_fb,1 (2/3)^k
+    assert deep.lr_ff == pytest.approx((0.015, 0.015 / 2, 0.015 / 3))
+    assert deep.lr_fb == pytest.approx((0.0035 * 2 / 3, 0.0035 * 4 / 9))
     assert deep.g_leak == 0.4 and deep.eta_schedule == "off" and deep.lr_schedule == ((0, 1.0),)
     assert _resolved("--dataset", "fashion-mnist", "--eta-schedule").eta_schedule == "free"
     spiking = make_params("spiking", dataset="fashion-mnist")
