@@ -102,7 +102,7 @@ from corinfo_sim.dense import DenseParams
 from corinfo_sim.spec import COMMON, Operation, Parameter, Pathway, Population, Variant, NetworkSpec, \
     on_command_line, with_defaults
 
-from . import antisparse
+from . import antisparse, spiking
 
 NAME = "conductance"
 
@@ -477,14 +477,6 @@ def oracle(p):
     return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak)
 
 
-def _dataset_defaults():
-    """The antisparse network's settings per data set, without its step counts and schedule (the
-    phases are set in milliseconds) and its precision."""
-    rate_only = ("eta_schedule", "n_free", "n_nudged", "precision")
-    return {name: {k: v for k, v in d.items() if k not in rate_only}
-            for name, d in antisparse.DATASET_DEFAULTS.items()}
-
-
 VARIANT = Variant(
     name=NAME,
     summary="conductance-based compartments (pF, nS, mV) and synapses with reversal potentials; the "
@@ -493,7 +485,7 @@ VARIANT = Variant(
     timing=timing,
     network=network,
     oracle=oracle,
-    dataset_defaults=_dataset_defaults(),
+    dataset_defaults=spiking.rate_settings_in_milliseconds(),  # phases in ms, as the spiking model's
     validate=validate,
     exact_oracle=False,
 )

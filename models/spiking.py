@@ -619,7 +619,7 @@ def oracle(p):
     return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak)
 
 
-def _dataset_defaults():
+def rate_settings_in_milliseconds():
     """The rate model's settings per data set, without its step counts and step schedule (the
     spiking model's phases are set in milliseconds) and its precision (float32 was measured on
     the rate model only); the learning rates carry over."""
@@ -636,7 +636,7 @@ VARIANT = Variant(
     timing=timing,
     network=network,
     oracle=oracle,
-    dataset_defaults=_dataset_defaults(),
+    dataset_defaults=rate_settings_in_milliseconds(),
     validate=validate,
     check_images=check_images,
     notes=notes,
