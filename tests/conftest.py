@@ -10,14 +10,11 @@ import brian2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from corinfo_sim import dense  # noqa: E402
-
 
 def dense_params(p):
-    """The dense oracle's parameters for simulator Params ``p``."""
-    return dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, eta=p.eta,
-                             n_free=p.n_free, n_nudged=p.n_nudged, eta_schedule=p.eta_schedule,
-                             lambda_batch=p.lambda_batch)
+    """The dense oracle's parameters for simulator Params ``p`` (its variant's oracle: phases,
+    settling and step schedule included)."""
+    return p.variant.oracle(p)
 
 
 @pytest.fixture(scope="session", autouse=True)

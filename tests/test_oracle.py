@@ -19,15 +19,18 @@ N_SAMPLES = 20
 
 
 def oracle_run(W0, X, y, betas, p, n_classes, n_test):
-    """Dense online training on X[:len(betas)], then free-phase outputs of the next n_test rows."""
+    """Dense online training on X[:len(betas)], then free-phase outputs of the next n_test rows.
+    Rates at the end of the free phase and of the last nudged phase of every sample (the −β phase
+    with three phases, as the network records them)."""
     W = {k: v.copy() for k, v in W0.items()}
     free, nudged = [], []
     eye = np.eye(n_classes)
     dp = dense_params(p)
     for s, beta in enumerate(betas):
-        r_f, r_n = dense.train_sample(W, X[s], eye[y[s]], beta, p.lr_ff, p.lr_fb, dp)
-        free.append(r_f)
-        nudged.append(r_n)
+        phases = {}
+        dense.train_sample(W, X[s], eye[y[s]], beta, p.lr_ff, p.lr_fb, dp, states=phases)
+        free.append(phases["free"]["r"])
+        nudged.append(phases["minus" if dp.three_phase else "nudged"]["r"])  # the last phase, as recorded
     outputs = dense.predict(W, X[len(betas):len(betas) + n_test], dp)
     return W, free, nudged, outputs
 
