@@ -6,6 +6,12 @@ the apical dendrite (feedback W_fb,k from layer k+1, lateral inhibition, and the
 output). Beside each layer its interneuron population z_k = B_k r_k: pyramidal → interneuron
 synapses hold B_k, and each interneuron inhibits the apical dendrite of its paired pyramidal neuron
 (one to one). Reads ``arch`` from ``config.json`` (or ``metrics.json``).
+
+Under Dale's law (``dale=True``; read from ``config.json`` for a run of ``--model conductance
+--dale``) every signed matrix is drawn as its two halves: the excitatory one (W⁺, from the
+pyramidal neurons or pixels) and the inhibitory one (W⁻), which leaves the presynaptic layer's
+inhibitory relay interneurons ``rel_j`` (a small circle on the pathway; one population per layer,
+drawn on every pathway it carries).
 """
 
 from matplotlib.lines import Line2D
@@ -13,7 +19,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon
 from matplotlib.path import Path
 
 from . import style
-from .results import read_architecture, save_figure
+from .results import read_architecture, read_json, run_folder, save_figure, seed_folders
 
 __all__ = ["draw_network", "make"]
 
@@ -30,7 +36,7 @@ _FB_X = 4.6  # vertical run of feedback / teacher arrows
 
 _COLORS = {
     "box": "0.96", "edge": "0.55", "basal": "#CFE3F3", "soma": "#9CC3E4", "apical": "#F8D9C4",
-    "interneuron": "#E9D3E3", "ff": "#0072B2", "fb": "#D55E00", "lateral": "#7B3F8C", "teacher": "0.15",
+    "interneuron": "#E9D3E3", "relay": "#D9D9D9", "ff": "#0072B2", "fb": "#D55E00", "lateral": "#7B3F8C", "teacher": "0.15",
 }
 
 
@@ -47,6 +53,12 @@ def _arrow(ax, points, color, label=None, label_xy=None, inhibitory=False, ha="c
     return patch
 
 
+def _relay(ax, x, y, j):
+    """A relay interneuron population ``rel_j`` drawn on an inhibitory half-pathway."""
+    ax.add_patch(Circle((x, y), 0.17, fc=_COLORS["relay"], ec=_COLORS["edge"], lw=0.6, zorder=3.5))
+    ax.text(x, y, f"$\\bar{{r}}_{{{j}}}$", ha="center", va="center", fontsize=5, zorder=4)
+
+
 def _compartment(ax, y, h, color, text):
     x0, x1 = _COMP_X
     ax.add_patch(FancyBboxPatch((x0, y), x1 - x0, h, boxstyle="round,pad=0,rounding_size=0.12",
@@ -54,7 +66,7 @@ def _compartment(ax, y, h, color, text):
     ax.text((x0 + x1) / 2, y + h / 2, text, ha="center", va="center", fontsize=6.5, zorder=4)
 
 
-def _layer(ax, y0, k, n, output):
+def _layer(ax, y0, k, n, output, dale=False):
     """One pyramidal layer box with its compartments and interneurons; returns anchor heights."""
     x0, x1 = _BOX_X
     ax.add_patch(FancyBboxPatch((x0, y0), x1 - x0, _BOX_H, boxstyle="round,pad=0,rounding_size=0.2",
@@ -81,8 +93,15 @@ def _layer(ax, y0, k, n, output):
     ax.text(_INT_X, soma_y - _INT_R - 0.08, f"interneurons\n{n}", ha="center", va="top", fontsize=6,
             linespacing=1.2)
     # pyramidal → interneuron (B_k) and interneuron → apical (one to one, inhibitory)
+    label = f"$B^+_{{{k}}}$" if dale else f"$B_{{{k}}}$"
     _arrow(ax, [(_SOMA_X + 0.2, soma_y), (_INT_X - _INT_R, soma_y)], _COLORS["lateral"],
-           f"$B_{{{k}}}$", ((_BOX_X[1] + _INT_X - _INT_R) / 2 + 0.05, soma_y + 0.1), va="bottom")
+           label, ((_BOX_X[1] + _INT_X - _INT_R) / 2 + 0.05, soma_y + 0.1), va="bottom")
+    if dale:  # B⁻ from the layer's relays (which follow their pyramidal partners), below B⁺
+        x_rel, y_rel = _SOMA_X + 0.9, soma_y - 0.25
+        ax.plot([_SOMA_X + 0.15, x_rel], [soma_y - 0.1, y_rel], color=_COLORS["edge"], lw=0.6, zorder=1.5)
+        _relay(ax, x_rel, y_rel, k)
+        _arrow(ax, [(x_rel + 0.17, y_rel), (_INT_X - (_INT_R ** 2 - 0.25 ** 2) ** 0.5, y_rel)], _COLORS["lateral"],
+               f"$B^-_{{{k}}}$", ((x_rel + _BOX_X[1]) / 2, y_rel - 0.05), va="top", inhibitory=True)
     y_inh = apical[0] + 0.11
     _arrow(ax, [(_INT_X, soma_y + _INT_R), (_INT_X, y_inh), (_COMP_X[1], y_inh)], _COLORS["lateral"],
            inhibitory=True)
@@ -92,13 +111,16 @@ def _layer(ax, y0, k, n, output):
 
 
 @style.styled
-def draw_network(arch, axes=None):
+def draw_network(arch, dale=False, axes=None):
     """Draw the network of layer sizes ``arch`` = [n_0, n_1, ..., n_L].
 
     Parameters
     ----------
     arch : sequence of int
         Layer sizes, input first, at least two.
+    dale : bool
+        Draw every signed pathway as its excitatory half and its inhibitory half from the
+        presynaptic layer's relay interneurons (Dale's law, ``--dale``).
     axes : Axes, optional
         A new single-column figure when None.
 
@@ -125,17 +147,28 @@ def draw_network(arch, axes=None):
     anchors = []
     for k in range(1, L + 1):
         y0 = below_top + _GAP
-        a = _layer(ax, y0, k, arch[k], output=k == L)
+        a = _layer(ax, y0, k, arch[k], output=k == L, dale=dale)
         anchors.append(a)
         # feedforward from layer k−1 onto the basal dendrite of layer k
         _arrow(ax, [(_FF_X, below_top), (_FF_X, a["basal"]), (_COMP_X[0], a["basal"])], _COLORS["ff"],
-               f"$W_{{ff,{k}}}$", (_FF_X - 0.1, below_top + _GAP / 2), ha="right")
+               f"$W^+_{{ff,{k}}}$" if dale else f"$W_{{ff,{k}}}$", (_FF_X - 0.1, below_top + _GAP / 2), ha="right")
+        if dale:  # the inhibitory half, from the relays of layer k−1
+            x, y = _FF_X + 0.3, a["basal"] - 0.12
+            _arrow(ax, [(x, below_top), (x, y), (_COMP_X[0], y)], _COLORS["ff"], f"$W^-_{{ff,{k}}}$",
+                   (x + 0.24, below_top + _GAP / 2), ha="left", inhibitory=True)
+            _relay(ax, x, below_top + _GAP / 2, k - 1)
         below_top = a["top"]
     # feedback from layer k+1 onto the apical dendrite of layer k
     for k in range(1, L):
         a, above = anchors[k - 1], anchors[k]
         _arrow(ax, [(_FB_X, above["bottom"]), (_FB_X, a["apical"]), (_COMP_X[1], a["apical"])],
-               _COLORS["fb"], f"$W_{{fb,{k}}}$", (_FB_X + 0.1, above["bottom"] - _GAP / 2), ha="left")
+               _COLORS["fb"], f"$W^+_{{fb,{k}}}$" if dale else f"$W_{{fb,{k}}}$",
+               (_FB_X + 0.1, above["bottom"] - _GAP / 2), ha="left")
+        if dale:  # the inhibitory half, from the relays of layer k+1
+            x, y = _FB_X - 0.3, a["apical"] + 0.12
+            _arrow(ax, [(x, above["bottom"]), (x, y), (_COMP_X[1], y)], _COLORS["fb"], f"$W^-_{{fb,{k}}}$",
+                   (x - 0.24, above["bottom"] - _GAP / 2), ha="right", inhibitory=True)
+            _relay(ax, x, above["bottom"] - _GAP / 2, k + 1)
     # teacher onto the apical dendrite of the output layer
     top = anchors[-1]["top"]
     t0 = top + _GAP
@@ -148,6 +181,9 @@ def draw_network(arch, axes=None):
             color=_COLORS["teacher"])
     key = [Line2D([], [], color="0.3", lw=1.0, marker=">", markersize=3.5, label="excitatory"),
            Line2D([], [], color="0.3", lw=1.0, marker="|", markersize=5, label="inhibitory")]
+    if dale:
+        key.append(Line2D([], [], ls="none", marker="o", markersize=5, mfc=_COLORS["relay"], mec=_COLORS["edge"],
+                          label=r"relays $\bar{r}_j$"))
     ax.legend(handles=key, loc="lower right", fontsize=6, handlelength=1.8, borderaxespad=0.0)
     ax.set_xlim(-1.0, _INT_X + _INT_R + 0.6)
     ax.set_ylim(-0.15, t0 + 0.7)
@@ -156,9 +192,20 @@ def draw_network(arch, axes=None):
     return ax
 
 
+def read_dale(run_dir):
+    """Whether a run (or the first seed of a protocol folder) was trained under Dale's law."""
+    path = run_folder(run_dir)
+    for folder in [path] + list(seed_folders(path).values())[:1]:
+        if (folder / "config.json").is_file():
+            return bool(read_json(folder, "config.json").get("params", {}).get("dale", False))
+    return False
+
+
 def make(run_dir, out, traces=None, **options):
-    """Draw the network of a run folder (``arch`` from config.json or metrics.json) and write ``out``."""
+    """Draw the network of a run folder (``arch`` from config.json or metrics.json; Dale's law
+    when its parameters say ``dale``) and write ``out``."""
     arch = read_architecture(run_dir)
+    options.setdefault("dale", read_dale(run_dir))
     with style.use():
         ax = draw_network(arch, **options)
         return save_figure(ax.figure, out)

@@ -646,6 +646,23 @@ def test_schematic_draws_every_pathway(run):
     assert len(arrows) == L + (L - 1) + 2 * L + 1  # ff, fb, pyr→int and int→pyr per layer, teacher
 
 
+def test_schematic_draws_both_halves_under_dale(run, tmp_path):
+    """--dale: every signed pathway twice (W⁺ and, from the relays, W⁻), read from config.json."""
+    L = len(ARCH) - 1
+    ax = schematic.draw_network(ARCH, dale=True)
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for k in range(1, L + 1):
+        assert f"$W^+_{{ff,{k}}}$" in texts and f"$W^-_{{ff,{k}}}$" in texts and f"$B^-_{{{k}}}$" in texts
+    arrows = [p for p in ax.patches if p.get_gid() == "arrow"]
+    assert len(arrows) == 2 * L + 2 * (L - 1) + 3 * L + 1
+    config = json.loads((run / "config.json").read_text())
+    assert schematic.read_dale(run) is False
+    config.setdefault("params", {})["dale"] = True
+    (run / "config.json").write_text(json.dumps(config))
+    assert schematic.read_dale(run) is True
+    assert make_figure("schematic", run, tmp_path / "dale.png")
+
+
 def test_schematic_reads_protocol_folder(tmp_path):
     folder = make_protocol(tmp_path / "proto", seeds=(3,))
     paths = make_figure("schematic", folder, tmp_path / "s.png")
