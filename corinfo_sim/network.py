@@ -52,6 +52,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.utils.stringtools import get_identifiers
 import numpy as np
 
+from . import biophysics
 from .codegen import AllToAllCodeObject, GroupCodeObject
 from .errors import CorInfoError
 from .weights import check_weights, weight_shapes
@@ -317,6 +318,12 @@ def _rename(code, renames):
     return code
 
 
+def network_spec(params):
+    """The network of ``params``' variant with the biophysical options built in
+    (:func:`corinfo_sim.biophysics.apply`; the variant's own spec when they are off)."""
+    return biophysics.apply(params.variant.network(params), params)
+
+
 def structure(params):
     """A key of everything of ``params``' network that is compiled into its code.
 
@@ -325,13 +332,15 @@ def structure(params):
     """
     if params.variant.network is None:  # a reference without a Brian2 network: nothing is compiled
         return hashlib.sha256(json.dumps([params.model, list(params.arch)]).encode()).hexdigest()[:16]
-    spec = params.variant.network(params)
+    spec = network_spec(params)
     parts = [params.model, list(params.arch), repr(params.dt), params.precision, params.free_steps,
              params.steps_per_sample, _compiled(spec.namespace), spec.rate_variables, spec.trace_variables,
              spec.output_trace_variables, spec.spikes]
     for obj in spec.populations + spec.pathways:
         fields = {key: value for key, value in vars(obj).items() if key != "namespace"}
         parts.append([repr(fields), _compiled(obj.namespace)])
+    if biophysics.active(params):
+        parts.append(biophysics.describe(params))
     return hashlib.sha256(json.dumps(parts, default=repr).encode()).hexdigest()[:16]
 
 
@@ -378,7 +387,7 @@ class CorInfoNetwork:
             if not 1 <= k <= L or len(idx) == 0 or idx.min() < 0 or idx.max() >= p.arch[k]:
                 raise CorInfoError(f"trace neurons: layer {k} must lie in 1..{L} and its neuron indices in "
                                    f"0..{p.arch[k] - 1 if 1 <= k <= L else '?'}")
-        self.spec = spec = self.variant.network(p)
+        self.spec = spec = network_spec(p)
 
         self.row_period = 1 * brian2.second
         uses = " ".join(op.code for pop in spec.populations for op in pop.operations)
@@ -525,6 +534,8 @@ class CorInfoNetwork:
         else:  # e.g. the off-diagonal lateral synapses of a layer of one neuron
             syn.connect(False)
         self._index[pathway.name] = (i, j)
+        if pathway.name in self.spec.delays:  # a transmission delay (corinfo_sim/biophysics.py)
+            syn.delay = self.spec.delays[pathway.name]
         for updater in syn.summed_updaters.values():
             updater.when, updater.order = pathway.summed
         if pathway.plasticity:
@@ -561,7 +572,7 @@ class CorInfoNetwork:
             raise CorInfoError(
                 f"these parameters need another compiled network than the one built (model {params.model}, "
                 f"arch {','.join(map(str, params.arch))}): only run-time values may differ")
-        spec = params.variant.network(params)
+        spec = network_spec(params)
         own = {obj.name: obj.namespace for obj in spec.populations + spec.pathways}
         base = dict(spec.namespace, row_period=self.row_period)
         self.params, self.spec = params, spec

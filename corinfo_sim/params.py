@@ -10,6 +10,7 @@ import math
 
 import brian2
 
+from . import biophysics
 from .dense import lambda_update
 from .errors import CorInfoError
 from .models import DEFAULT, VARIANTS, get_variant
@@ -49,7 +50,7 @@ class Params:
         object.__setattr__(self, "_model", variant.name)
         object.__setattr__(self, "_values", resolved)
         self._check_layers()
-        problem = variant.validate(self) if variant.validate else None
+        problem = (variant.validate(self) if variant.validate else None) or biophysics.validate(self)
         if problem:
             raise CorInfoError(problem)
 

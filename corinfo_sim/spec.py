@@ -278,6 +278,50 @@ def _check_schedule(schedule):
     return None
 
 
+def _not_negative(option, unit, example):
+    def check(value):
+        number = float(value / UNITS[unit])
+        return None if number >= 0 else f"must not be negative, got {number:g} {unit}: e.g. {option} {example}"
+    return check
+
+
+#: Biophysical perturbations of every Brian2 variant (membrane noise, synaptic failures, delays;
+#: ``corinfo_sim/biophysics.py`` builds them). All off by default; the values of noise and release
+#: probability are set per run, but switching one on (from 0 or from 1) compiles another network,
+#: and every delay is compiled in.
+BIOPHYSICS = (
+    Parameter("noise_soma", 0 * brian2.mV, "membrane noise of every soma: the standard deviation of the stationary "
+              "fluctuation of its potential at rest (leak and couplings only, no synaptic input), in mV; a white-"
+              "noise current whose diffusion constant gives that SD with the soma's resting time constant "
+              "(0: off)", kind="quantity", unit="mV", signed=True,
+              check=_not_negative("--noise-soma", "mV", 2), label="--noise-soma"),
+    Parameter("noise_dendrite", 0 * brian2.mV, "membrane noise of every basal and apical dendrite, the standard "
+              "deviation of its stationary fluctuation at rest in mV (white noise of that SD per step where the "
+              "dendrite has no time constant of its own, the rate networks'; 0: off)", kind="quantity", unit="mV",
+              signed=True, check=_not_negative("--noise-dendrite", "mV", 2), label="--noise-dendrite"),
+    Parameter("release_prob", 1.0, "release probability p of every forward, feedback and lateral synapse: a "
+              "presynaptic spike is transmitted with probability p (Bernoulli per spike and synapse); in the rate "
+              "networks each synapse's contribution is transmitted with probability p at every step (1: off)",
+              check=lambda v: None if 0 < v <= 1 else f"must lie in (0, 1], got {v:g}: e.g. --release-prob 0.5",
+              label="--release-prob"),
+    Parameter("release_scale", True, "with --release-prob below 1, scale every transmitted contribution by 1/p so "
+              "that the mean drive stays W r (--no-release-scale: the mean drive is p W r)", kind="bool",
+              runtime=True),
+    Parameter("delay_ff", 0 * brian2.ms, "transmission delay of the forward pathways (layer k-1 to the basal "
+              "dendrites of layer k), a whole number of steps dt, at most the shortest phase (0: off)",
+              kind="quantity", unit="ms", signed=True, check=_not_negative("--delay-ff", "ms", 2),
+              label="--delay-ff"),
+    Parameter("delay_fb", 0 * brian2.ms, "transmission delay of the feedback pathways (layer k+1 to the apical "
+              "dendrites of layer k), a whole number of steps dt, at most the shortest phase (0: off)",
+              kind="quantity", unit="ms", signed=True, check=_not_negative("--delay-fb", "ms", 2),
+              label="--delay-fb"),
+    Parameter("delay_lateral", 0 * brian2.ms, "transmission delay of the lateral pathways (pyramidal neurons to "
+              "their layer's interneurons), a whole number of steps dt, at most the shortest phase (0: off)",
+              kind="quantity", unit="ms", signed=True, check=_not_negative("--delay-lateral", "ms", 2),
+              label="--delay-lateral"),
+)
+
+
 #: Parameters of every CorInfoMax variant.
 COMMON = (
     Parameter("arch", (64, 100, 10), "layer sizes n_0,...,n_L, input first", kind="ints", check=_check_arch,
@@ -323,7 +367,7 @@ COMMON = (
     Parameter("precision", "float64", "floating-point type of the compiled network's state variables and "
               "weights (float32 halves the memory that every step streams)", kind="choice",
               choices=("float64", "float32")),
-)
+) + BIOPHYSICS
 
 
 def _steps(v):
@@ -501,6 +545,16 @@ class NetworkSpec:
         ``plan_values(plan) -> {"timed": {name: per-slot values}, "variables": {(population,
         variable): values}}``: what a run needs besides weights and the plan's own arrays (e.g.
         the encoders' phases), computed from the plan and passed to every run.
+    compartments : dict
+        ``{population: {"soma" or "dendrite": [(variable, retention), ...]}}``: the compartment
+        potentials that membrane noise enters (``corinfo_sim/biophysics.py``). ``variable`` is a
+        differential equation or a subexpression of the population; ``retention`` the Brian2
+        expression of the fraction of a deviation from rest that one time step keeps (leak and
+        couplings only: ``exp(-dt/tau_rest)`` or its Euler step ``1 - dt/tau_rest``), or None for
+        a compartment without a time constant of its own (a subexpression).
+    delays : dict
+        ``{pathway: delay}``: Brian2 transmission delays of spike-carrying pathways (set by
+        ``corinfo_sim/biophysics.py``).
     """
 
     populations: list
@@ -511,6 +565,8 @@ class NetworkSpec:
     output_trace_variables: dict = field(default_factory=dict)
     spikes: bool = False
     plan_values: object = None
+    compartments: dict = field(default_factory=dict)
+    delays: dict = field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

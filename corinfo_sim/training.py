@@ -52,7 +52,7 @@ import brian2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import dense
+from . import biophysics, dense
 from .diagnostics import (B_LOOP_LIMIT, B_NEGATIVE_LIMIT, correlative_information, lateral_spectrum,
                           layer_activity, layer_angles, settle_summary)
 from .errors import CorInfoError
@@ -182,7 +182,8 @@ def evaluation_path(params, evaluation=None):
     CorInfoError
         "batched" for a variant whose dense oracle only approximates it.
     """
-    exact = params.variant.exact_oracle
+    # with noise, failures or delays the network is no longer its oracle's mathematics
+    exact = params.variant.exact_oracle and not biophysics.active(params)
     if evaluation is None:
         return "batched" if exact else "network"
     if evaluation not in EVALUATIONS:
@@ -190,6 +191,9 @@ def evaluation_path(params, evaluation=None):
     if evaluation == "network" and params.variant.network is None:
         raise CorInfoError(f"model {params.model} is a reference, not a Brian2 network: its test samples are evaluated "
                            "by its forward pass (--evaluation batched)")
+    if evaluation == "batched" and biophysics.active(params):
+        raise CorInfoError("--evaluation batched runs the dense network, which has no membrane noise, synaptic "
+                           "failures or delays: use --evaluation network")
     if evaluation == "batched" and not exact:
         raise CorInfoError(f"--evaluation batched needs a model whose dense network is exactly its mathematics; "
                            f"model {params.model} only approximates its rate network: use --evaluation network")

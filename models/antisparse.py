@@ -281,6 +281,13 @@ ended = settle_jump(int({unsettled} == 0)*(1 - trace_on(t)), t_in_timesteps, ste
 """
 
 
+#: Where membrane noise enters (``corinfo_sim/biophysics.py``): the soma, whose Euler step keeps
+#: 1 − η_t (g_L + g_B + g_A) of a deviation from rest, and the two dendrites, which have no time
+#: constant of their own (white noise per step).
+COMPARTMENTS = {"soma": [("v_soma", "1 - dt*(g_L + g_B + g_A)/tau_step")],
+                "dendrite": [("v_basal", None), ("v_apical", None)]}
+
+
 def settling(p):
     """The populations and pathways that end a phase once the network has settled (``settle_tol``)."""
     L = p.n_layers
@@ -421,7 +428,8 @@ def network(p, sparse=None):
         populations, pathways, namespace=namespace, rate_variables=("r_free", "r"),
         trace_variables={"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
                          "z": "z_inh"},
-        output_trace_variables={"teacher": "v_teacher"})
+        output_trace_variables={"teacher": "v_teacher"},
+        compartments={f"pyr_{k}": COMPARTMENTS for k in range(1, L + 1)})
 
 
 def timing(p):

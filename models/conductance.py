@@ -440,7 +440,16 @@ def network(p):
         trace_variables={"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
                          "z": "z_inh", "g_ff_e": "g_ff_e", "g_ff_i": "g_ff_i", "g_lat_e": "g_lat_e",
                          "g_lat_i": "g_lat_i", "I_ff": "I_ff", "I_fb": "I_fb", "I_lat": "I_lat"},
-        output_trace_variables={"teacher": "v_teacher"})
+        output_trace_variables={"teacher": "v_teacher"},
+        compartments={f"pyr_{k}": COMPARTMENTS for k in range(1, L + 1)})
+
+
+#: Where membrane noise enters (``corinfo_sim/biophysics.py``), with the fraction of a deviation
+#: from rest that one exponential-Euler step keeps at rest (leak and couplings, no synaptic
+#: conductance): the soma (g_Ls + g_B + g_A over C_soma) and both dendrites (g_Ld + g_sd over C_dend).
+COMPARTMENTS = {"soma": [("v_soma", "exp(-dt*(g_Ls + g_B + g_A)/C_soma)")],
+                "dendrite": [("v_basal", "exp(-dt*(g_Ld + g_sd)/C_dend)"),
+                             ("v_apical", "exp(-dt*(g_Ld + g_sd)/C_dend)")]}
 
 
 def timing(p):

@@ -547,7 +547,18 @@ def network(p):
         populations, pathways, namespace=namespace, rate_variables=("r_free", "r_nudged"),
         trace_variables={"v_soma": "v_soma", "v_basal": "v_basal", "v_apical": "v_apical", "rate": "r",
                          "z": "z_inh"},
-        output_trace_variables={"teacher": "v_teacher"}, spikes=True, plan_values=plan_values)
+        output_trace_variables={"teacher": "v_teacher"}, spikes=True, plan_values=plan_values,
+        compartments={f"pyr_{k}": compartments(k == L) for k in range(1, L + 1)})
+
+
+def compartments(output):
+    """Where membrane noise enters (``corinfo_sim/biophysics.py``): the soma (Euler step, relaxing
+    with τ_soma/(g_L + g_B + g_A)), the basal dendrite (its synaptic trace, τ_s) and the apical
+    one (a hidden layer's feedback trace, τ_s; at the output a sum without a time constant of its
+    own: white noise per step)."""
+    trace = "1 - dt/tau_s"
+    return {"soma": [("v_soma", "1 - dt*(g_L + g_B + g_A)/tau_soma")],
+            "dendrite": [("basal_ff", trace), ("v_apical", None) if output else ("apical_fb", trace)]}
 
 
 # ---- parameters -------------------------------------------------------------------------------------

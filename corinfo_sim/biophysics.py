@@ -1,0 +1,377 @@
+"""Membrane noise, synaptic failures and transmission delays, for every Brian2 model variant.
+
+The options (:data:`corinfo_sim.spec.BIOPHYSICS`: ``noise_soma``, ``noise_dendrite``,
+``release_prob``, ``release_scale``, ``delay_ff``, ``delay_fb``, ``delay_lateral``) are built by
+:func:`apply`, which rewrites a variant's :class:`~corinfo_sim.spec.NetworkSpec` before the one
+network builder (:class:`corinfo_sim.network.CorInfoNetwork`) turns it into Brian2 objects. No
+variant carries a copy of this code; a variant only declares where its compartments are
+(``NetworkSpec.compartments``), and its pathways are told apart by their names (:func:`pathway_kind`).
+With every option off, :func:`apply` returns the spec unchanged: the generated code, the build and
+the results are those of a network without them.
+
+**Membrane noise** (``noise_soma``, ``noise_dendrite``, in mV). A white-noise current enters
+every declared compartment potential V. Its size is given as σ, the standard deviation of the
+stationary fluctuation it gives the compartment at rest (leak and couplings only, no synaptic
+input): an Ornstein–Uhlenbeck process dV = −(V − V_rest)/τ dt + σ √(2/τ) dW in the continuous
+limit, diffusion constant σ²·2/τ. It is added to the compartment's own integration step: with r
+the fraction of a deviation that one step of length dt keeps at rest (declared by the variant:
+1 − dt/τ for a forward-Euler step, exp(−dt/τ) for an exponential-Euler one), each step adds
+σ √(1 − r²) n (times (−ln r)/(1 − r) for exponential Euler, which spreads a constant input over the
+step), n a standard normal number, so that the simulated stationary variance at rest is exactly
+σ² for any step. A compartment without a time constant of its own (the rate networks' dendrites,
+which are instantaneous) receives σ n at every step: white noise of variance σ². Synaptic input
+opens conductances and shortens τ, so with input the fluctuation of a conductance-based
+compartment is smaller than σ.
+
+**Synaptic failures** (``release_prob`` p, ``release_scale``). Every forward, feedback and lateral
+synapse transmits with probability p: a spike-carrying synapse each presynaptic spike
+(Bernoulli per spike and synapse), a rate-carrying synapse its contribution w·r_pre at every step
+(Bernoulli per step and synapse: multiplicative noise ξ ∈ {0, 1} with mean p on each term of the
+sum). With ``release_scale`` each transmitted contribution is scaled by 1/p, so the mean drive
+stays W r and only its variance, (1 − p)/p Σ_j w_j² r_j², is added; without, the mean drive is
+p W r. The input pathway of the rate networks is summed once per sample (its input is constant),
+so its failures are drawn once per sample.
+
+**Transmission delays** (``delay_ff``, ``delay_fb``, ``delay_lateral``, in ms, whole numbers of
+steps dt, at most the shortest phase). Spike-carrying pathways take Brian2's synaptic ``delay``:
+a spike emitted at step t acts at step t + d/dt. Rate-carrying pathways read the presynaptic rate
+of d/dt steps before from a delay line: every presynaptic population keeps its last D rates
+(``r_d1``, ..., ``r_dD``: a shift register updated at every step after the step's inputs are
+summed, cleared at sample onset, when every rate is 0), and the pathway's summed input reads
+``r_dD`` instead of ``r``. The rate network with delays is a delay-differential equation whose
+fixed points are those of the network without delays (a constant rate is the same at every lag).
+The plasticity still reads the current presynaptic rates. The lateral delay is that of the
+pyramidal → interneuron synapses (the one-to-one return to the apical dendrite adds none); the
+input pathway of the rate networks is not delayed (see above). Delays need the simultaneous
+update order and fixed step counts (settling to a tolerance skips steps that the delay line
+must see).
+
+**Random numbers.** Every noise value and release decision is drawn by a counter-based hash
+(splitmix64, as the spiking model's Poisson encoder: :func:`corinfo_sim.models.spiking.uniform_hash`)
+of a key per sample slot (drawn from the seed and the plan, :func:`sample_keys`), a stream per
+compartment or pathway, the step within the sample and the neuron or synapse index. A run is
+therefore reproducible, a resumed run draws exactly what the uninterrupted one drew, and every
+epoch (another plan) draws other numbers. Brian2's own ``xi`` draws from the device's generator,
+which a compiled binary restarts at every run (each epoch is one run of the binary): every epoch
+would draw the same noise, or, unseeded, irreproducible noise.
+"""
+import dataclasses
+import re
+import zlib
+
+import brian2
+import numpy as np
+
+
+#: The perturbations' options and their values when off.
+OFF = {"noise_soma": 0 * brian2.mV, "noise_dendrite": 0 * brian2.mV, "release_prob": 1.0,
+       "delay_ff": 0 * brian2.ms, "delay_fb": 0 * brian2.ms, "delay_lateral": 0 * brian2.ms}
+
+#: Delay options by pathway kind.
+DELAYS = {"ff": "delay_ff", "fb": "delay_fb", "lateral": "delay_lateral"}
+
+#: Execution slot of the delay lines' shift (after every operation at the start of a step: the
+#: summed inputs of the step have read the line).
+SHIFT_SLOT = ("start", 20)
+
+
+def pathway_kind(name):
+    """The kind of a pathway by its name: ``ff`` (``ff_k``, ``ff_k_exc``, ...), ``fb``,
+    ``lateral`` (``pyr_to_inh_k``, ``pyr_to_inh_diag_k``, ``rel_to_inh_k``), or None (the
+    one-to-one interneuron → pyramidal return, the sparse network's global inhibition, the
+    settling monitor): the pathways that failures and delays apply to."""
+    if name.startswith("ff_"):
+        return "ff"
+    if name.startswith("fb_"):
+        return "fb"
+    if name.startswith(("pyr_to_inh_", "rel_to_inh_")):
+        return "lateral"
+    return None
+
+
+def value(params, name):
+    """The value of option ``name`` (its off value for a variant without it)."""
+    return getattr(params, name) if name in params.variant.parameters_by_name else OFF[name]
+
+
+def delay_steps(params, kind):
+    """Steps of the delay of pathway kind ``kind`` (0: none)."""
+    return int(round(float(value(params, DELAYS[kind]) / params.dt)))
+
+
+def active(params):
+    """Whether any option is on (noise above 0, release probability below 1, a delay above 0)."""
+    return any(value(params, name) != off for name, off in OFF.items())
+
+
+def describe(params):
+    """What is compiled in, for the structure key: which options are on and the delays in steps."""
+    return {"noise_soma": float(value(params, "noise_soma")) > 0,
+            "noise_dendrite": float(value(params, "noise_dendrite")) > 0,
+            "failures": value(params, "release_prob") < 1,
+            "delays": {kind: delay_steps(params, kind) for kind in DELAYS}}
+
+
+def shortest_phase_steps(params):
+    """Steps of the shortest phase of a sample (free, or each nudged phase)."""
+    nudged = params.steps_per_sample - params.free_steps
+    if "three_phase" in params.variant.parameters_by_name and params.three_phase:
+        nudged //= 2
+    return min(params.free_steps, nudged)
+
+
+def validate(params):
+    """A one-line message for delays the network cannot run, or None."""
+    if "delay_ff" not in params.variant.parameters_by_name:
+        return None
+    dt_ms = float(params.dt / brian2.ms)
+    bound = shortest_phase_steps(params)
+    for kind, name in DELAYS.items():
+        delay = float(getattr(params, name) / brian2.ms)
+        if delay == 0:
+            continue
+        option = "--" + name.replace("_", "-")
+        steps = delay / dt_ms
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            return (f"{option} {delay:g} ms is not a whole number of steps dt = {dt_ms:g} ms: give a multiple of "
+                    f"{dt_ms:g} ms (delays are not rounded)")
+        if round(steps) > bound:
+            return (f"{option} {delay:g} ms is longer than the shortest phase of a sample ({bound * dt_ms:g} ms): "
+                    f"it must be at most {bound * dt_ms:g} ms")
+        if getattr(params, "update_order", "simultaneous") != "simultaneous":
+            return f"{option} needs the simultaneous update order (--update-order simultaneous)"
+        if getattr(params, "settle_tol", 0) > 0:
+            return (f"{option} needs fixed step counts: settling to a tolerance skips steps that the delay line "
+                    "must see (--settle-tol 0)")
+    return None
+
+
+# ---- random numbers --------------------------------------------------------------------------
+def _uniform_hash():
+    from .models.spiking import uniform_hash
+    return uniform_hash
+
+
+_NORMAL_CPP = """
+// a standard normal number from two uniform numbers of the counter-based hash (Box-Muller)
+static inline double corinfo_normal_hash(double key, int64_t stream, int64_t step, int64_t index)
+{
+    const double u1 = _uniform_hash(key, stream, step, 2*index);
+    const double u2 = _uniform_hash(key, stream, step, 2*index + 1);
+    return sqrt(-2.0*log(1.0 - u1))*cos(6.283185307179586*u2);
+}
+"""
+
+_RELEASE_CPP = """
+// 1 when a synapse transmits (uniform number of the counter-based hash below p), else 0
+static inline double corinfo_release_gate(double key, int64_t stream, int64_t step, int64_t index, double p)
+{
+    return _uniform_hash(key, stream, step, index) < p ? 1.0 : 0.0;
+}
+"""
+
+
+def _functions():
+    """The Brian2 functions ``normal_hash(key, stream, step, index)`` and ``release_gate(key,
+    stream, step, index, p)``, C++ (compiled runs) and numpy (runtime mode)."""
+    uniform_hash = _uniform_hash()
+
+    def normal(key, stream, step, index):
+        u1 = uniform_hash(key, stream, step, 2 * np.asarray(index))
+        u2 = uniform_hash(key, stream, step, 2 * np.asarray(index) + 1)
+        return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(6.283185307179586 * u2)
+
+    def release(key, stream, step, index, p):
+        return (uniform_hash(key, stream, step, index) < p).astype(float)
+
+    normal_hash = brian2.Function(normal, arg_units=[1, 1, 1, 1], return_unit=1)
+    normal_hash.implementations.add_implementation("cpp", _NORMAL_CPP, name="corinfo_normal_hash",
+                                                   dependencies={"_uniform_hash": uniform_hash})
+    release_gate = brian2.Function(release, arg_units=[1, 1, 1, 1, 1], return_unit=1)
+    release_gate.implementations.add_implementation("cpp", _RELEASE_CPP, name="corinfo_release_gate",
+                                                    dependencies={"_uniform_hash": uniform_hash})
+    return normal_hash, release_gate
+
+
+def sample_keys(params, plan):
+    """The key of every slot of ``plan``: drawn from the seed and the plan (as the spiking
+    model's encoder phases), so that a run of the same plan draws the same numbers."""
+    key = [params.seed, 0xB105]
+    for values in (plan.image, plan.beta, plan.learn):
+        key.append(zlib.crc32(np.ascontiguousarray(values).tobytes()))
+    return np.random.default_rng(key).integers(0, 2 ** 52, size=plan.n_slots).astype(float)  # exact as floats
+
+
+def stream(*names):
+    """A stream number of the hash for a compartment or pathway (a 31-bit checksum of its name)."""
+    return zlib.crc32(":".join(names).encode()) & 0x7FFFFFFF
+
+
+#: The step within the sample and the slot key, as the hash's counters.
+_STEP = "t_in_timesteps % steps_per_sample"
+_KEY = "bio_key_of_sample(t)"
+
+
+# ---- rewriting equations and code ----------------------------------------------------------------
+def _add_term(equations, variable, term):
+    """``equations`` with ``term`` added to the right-hand side of ``variable``'s equation
+    (a differential equation ``dX/dt = ...`` or a subexpression ``X = ...``)."""
+    pattern = re.compile(rf"^\s*(d{variable}/dt|{variable})\s*=")
+    lines = equations.split("\n")
+    for n, line in enumerate(lines):
+        if pattern.match(line):
+            code, hash_, comment = line.partition("#")
+            left, _, unit = code.rpartition(":")
+            name, _, expression = left.partition("=")
+            lines[n] = (f"{name.strip()} = ({expression.strip()}){term} : {unit.strip()}"
+                        + (f"  # {comment.strip()}" if hash_ else ""))
+            return "\n".join(lines)
+    raise ValueError(f"no equation for {variable!r} to add membrane noise to")
+
+
+def _unit_of(equations, variable):
+    """The unit of ``variable`` in ``equations`` (as written after the colon)."""
+    for line in equations.split("\n"):
+        code = line.partition("#")[0]
+        if re.match(rf"^\s*{variable}\s*[:=]", code):
+            return code.rpartition(":")[2].split("(")[0].strip()
+    return "1"
+
+
+def _delayed(code, steps, needed):
+    """``code`` reading every presynaptic variable ``x_pre`` from its delay line, ``x_d{steps}_pre``;
+    records the variables in ``needed``."""
+    def replace(match):
+        needed.add(match.group(1))
+        return f"{match.group(1)}_d{steps}_pre"
+    return re.sub(r"\b(\w+)_pre\b", replace, code)
+
+
+def _gated_summed(model, gate, steps, needed):
+    """A pathway model whose summed variables are gated by ``gate`` and delayed by ``steps``."""
+    lines = []
+    for line in model.split("\n"):
+        if "(summed)" in line:
+            code, hash_, comment = line.partition("#")
+            left, _, unit = code.rpartition(":")
+            target, _, expression = left.partition("=")
+            expression = expression.strip()
+            if steps:
+                expression = _delayed(expression, steps, needed)
+            if gate:
+                expression = f"({expression})*{gate}"
+            line = f"{target.strip()} = {expression} : {unit.strip()}" + (f"  # {comment.strip()}" if hash_ else "")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _gated_on_pre(on_pre, gate):
+    """``on_pre`` code whose increments (``x += ...``) are transmitted only when ``gate`` is 1."""
+    out = []
+    for line in on_pre.split("\n"):
+        code, hash_, comment = line.partition("#")
+        target, plus, expression = code.partition("+=")
+        if plus:
+            line = f"{target.strip()} += ({expression.strip()})*{gate}" + (f"  # {comment.strip()}" if hash_ else "")
+        out.append(line)
+    return "\n".join(out)
+
+
+def _delay_line(equations, variables):
+    """Equations and operations of the delay lines of ``variables`` ({name: steps}) of a population."""
+    from .spec import Operation
+    equations += "".join(f"{x}_d{m} : {_unit_of(equations, x)}  # {x} of {m} steps before (delay line)\n"
+                         for x, depth in sorted(variables.items()) for m in range(1, depth + 1))
+    shift = "".join(f"{x}_d{m} = {x}_d{m - 1}\n" for x, depth in sorted(variables.items())
+                    for m in range(depth, 1, -1))
+    shift += "".join(f"{x}_d1 = {x}\n" for x in sorted(variables))
+    clear = "".join(f"{x}_d{m} = 0*{x}_d{m}\n" for x, depth in sorted(variables.items()) for m in range(1, depth + 1))
+    return equations, [Operation(shift, when=SHIFT_SLOT[0], order=SHIFT_SLOT[1]),
+                       Operation(clear, at="onset", when="start", order=7)]
+
+
+# ---- the spec --------------------------------------------------------------------------------
+def apply(spec, params):
+    """``spec`` with the options of ``params`` built in (``spec`` itself when every option is off).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        A variant's network.
+    params : Params
+
+    Returns
+    -------
+    NetworkSpec
+    """
+    if not active(params):
+        return spec
+    sigma = {"soma": value(params, "noise_soma"), "dendrite": value(params, "noise_dendrite")}
+    p_release = value(params, "release_prob")
+    normal_hash, release_gate = _functions()
+    namespace = dict(spec.namespace, normal_hash=normal_hash, release_gate=release_gate,
+                     sigma_soma=sigma["soma"], sigma_dendrite=sigma["dendrite"], release_p=float(p_release),
+                     release_scale=1.0 / p_release if params.release_scale else 1.0)
+    populations = {pop.name: pop for pop in spec.populations}
+
+    # membrane noise
+    for name, compartments in spec.compartments.items():
+        pop = populations[name]
+        equations = pop.equations
+        for kind, entries in compartments.items():
+            if float(sigma[kind]) <= 0:
+                continue
+            for variable, retention in entries:
+                noise = f"normal_hash({_KEY}, {stream('noise', name, variable)}, {_STEP}, i)"
+                if retention is None:  # a compartment without a time constant: white noise of SD sigma
+                    term = f" + sigma_{kind}*{noise}"
+                else:
+                    size = f"sqrt(1 - ({retention})**2)"
+                    if pop.method == "exponential_euler":
+                        size += f"*(-log({retention}))/(1 - ({retention}))"
+                    term = f" + sigma_{kind}*{size}*{noise}/dt"
+                equations = _add_term(equations, variable, term)
+        populations[name] = dataclasses.replace(pop, equations=equations)
+
+    # failures and delays
+    pathways, delays, lines = [], {}, {}
+    for pathway in spec.pathways:
+        kind = pathway_kind(pathway.name)
+        if kind is None:
+            pathways.append(pathway)
+            continue
+        gate = None
+        if p_release < 1:
+            gate = (f"release_gate({_KEY}, {stream('release', pathway.name)}, {_STEP}, i*N_post + j, release_p)"
+                    "*release_scale")
+        steps = delay_steps(params, kind)
+        changes = {}
+        if pathway.on_pre:  # spikes: Bernoulli per spike and synapse, Brian2's delay
+            if gate:
+                changes["on_pre"] = _gated_on_pre(pathway.on_pre, gate)
+            if steps:
+                delays[pathway.name] = steps * params.dt
+        if "(summed)" in pathway.model:  # rates: Bernoulli per step and synapse, a delay line
+            per_sample = populations[pathway.post].per_sample
+            needed = set()
+            changes["model"] = _gated_summed(pathway.model, gate, 0 if per_sample else steps, needed)
+            for variable in needed:
+                depth = lines.setdefault(pathway.pre, {})
+                depth[variable] = max(depth.get(variable, 0), steps)
+        pathways.append(dataclasses.replace(pathway, **changes))
+    for name, variables in lines.items():
+        pop = populations[name]
+        equations, operations = _delay_line(pop.equations, variables)
+        populations[name] = dataclasses.replace(pop, equations=equations, operations=pop.operations + operations)
+
+    base_values = spec.plan_values
+
+    def plan_values(plan):
+        out = dict(base_values(plan)) if base_values else {}
+        out["timed"] = dict(out.get("timed", {}), bio_key_of_sample=sample_keys(params, plan))
+        return out
+
+    return dataclasses.replace(spec, populations=[populations[pop.name] for pop in spec.populations],
+                               pathways=pathways, namespace=namespace, plan_values=plan_values,
+                               delays=delays)
+
