@@ -331,7 +331,11 @@ def layer_activity(rates):
     Returns
     -------
     dict
-        ``{"active_L{k}": fraction, "sum_r_L{k}": mean over samples of Σ_i r_k,i}``.
+        ``{"active_L{k}": fraction, "sum_r_L{k}": mean over samples of Σ_i r_k,i, "silent_L{k}":
+        number of units with r = 0 on every sample}``. A silent output unit is a class the
+        network never predicts: with hard-sigmoid rates it also has no contrast between the
+        phases, so it does not learn its way back (the teacher's push is smaller than a strongly
+        negative basal drive).
     """
     out = {}
     for k, (free, _) in sorted(rates.items()):
@@ -339,7 +343,14 @@ def layer_activity(rates):
         if free.size:
             out[f"active_L{k}"] = float(np.mean(free > 0))
             out[f"sum_r_L{k}"] = float(np.mean(free.sum(axis=1)))
+            out[f"silent_L{k}"] = float(np.sum(np.all(free <= 0, axis=0)))
     return out
+
+
+def silent_units(rates, layer):
+    """Indices of the units of ``layer`` whose free-phase rate is 0 on every sample of ``rates``."""
+    free = np.asarray(rates[layer][0], dtype=float)
+    return [int(i) for i in np.flatnonzero(np.all(free <= 0, axis=0))] if free.size else []
 
 
 #: Most negative eigenvalue of a healthy lateral matrix B_k. B = AAᵀ starts positive definite with

@@ -54,7 +54,7 @@ from threadpoolctl import threadpool_limits
 
 from . import biophysics, dense
 from .diagnostics import (B_LOOP_LIMIT, B_NEGATIVE_LIMIT, correlative_information, lateral_spectrum,
-                          layer_activity, layer_angles, settle_summary)
+                          layer_activity, layer_angles, settle_summary, silent_units)
 from .errors import CorInfoError
 from .network import Plan
 from .params import Params
@@ -437,9 +437,12 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
                 if result.traces is not None and params.variant.weights is None:  # CorInfoMax's measure
                     corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
                 _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)
+                silent = silent_units(rates, params.n_layers)
                 progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
                          f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
-                         f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)")
+                         f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)"
+                         + (f"  [output unit{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} silent on "
+                            "every test sample: never predicted]" if silent else ""))
             _write_status(paths, "done", epochs_done=metrics["epochs_done"])
         except Diverged as e:
             _write_status(paths, "collapsed" if isinstance(e, Collapsed) else "diverged",
@@ -776,7 +779,7 @@ def _load_progress(paths, config, params):
         diag = {"samples_seen": [int(s) for s in d["samples_seen"][:done + 1]]}
         keys = sorted(k for k in d.files if k.startswith("angle_L"))
         diag["angles"] = [{int(key[7:]): float(d[key][e]) for key in keys} for e in range(done + 1)]
-        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L", "B_"))]
+        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L", "silent_L", "B_"))]
         diag["activity"] = [{key: float(d[key][e]) for key in keys if np.isfinite(d[key][e])}
                             for e in range(done + 1)]
     corinfo = {}

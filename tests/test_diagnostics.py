@@ -8,9 +8,11 @@ import pytest
 from corinfo_sim.diagnostics import (
     correlation_from_lateral,
     correlative_information,
+    layer_activity,
     layer_angles,
     n_layers,
     running_correlation,
+    silent_units,
     weight_angle,
 )
 
@@ -196,3 +198,13 @@ def test_correlative_information_not_positive_definite_gives_nan():
         out = correlative_information(rates, weights, 0.5, R=[-np.eye(2), np.eye(2)])
     assert np.all(np.isnan(out["I_fwd_L1"]))
     assert np.all(np.isfinite(out["I_fwd_L2"]))
+
+
+def test_silent_units_are_counted_and_named():
+    """A unit whose rate is 0 on every sample is silent (an output class never predicted)."""
+    free = np.array([[0.0, 0.2, 0.0, 1.0], [0.0, 0.0, 0.0, 0.5], [0.0, 0.3, 0.1, 0.0]])
+    rates = {1: (np.ones((3, 2)), np.ones((3, 2))), 2: (free, free)}
+    activity = layer_activity(rates)
+    assert activity["silent_L1"] == 0 and activity["silent_L2"] == 1
+    assert activity["active_L2"] == pytest.approx(5 / 12)
+    assert silent_units(rates, 2) == [0] and silent_units(rates, 1) == []
