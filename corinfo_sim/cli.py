@@ -1,4 +1,8 @@
-"""The ``corinfo-sim`` command line: train, evaluate, bench, traces, figure.
+"""The ``corinfo-sim`` command line: train, evaluate, bench, traces, figure, sweep.
+
+A thin layer over the public API (:mod:`corinfo_sim.api`): this module owns the options (built
+from each variant's parameter declarations), their parsing, the lines printed and the exit
+status; every command calls one function of the API and holds no other logic.
 
 Exit status: 0 done; 2 a problem with the input that the user can fix (one line on stderr,
 ``error: ...``, saying what is wrong and how to fix it); 3 a run that diverged or collapsed
@@ -12,7 +16,7 @@ import json
 import os
 import sys
 
-from .errors import CorInfoError
+from .errors import CorInfoError, SweepFailures, SweepStopped
 from .spec import show
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_BUG, EXIT_FAILED_POINTS, EXIT_SWEEP_STOPPED = 2, 3, 130, 1, 4, 5
@@ -335,92 +339,48 @@ def parse_args(argv):
 # ---- resolving what the user asked for ---------------------------------------------------------
 def _weights_source(path):
     """``(weights file, run folder or None)`` for ``--weights`` given a file or a run folder."""
-    path = os.path.abspath(path)
-    if os.path.isdir(path):
-        if not os.path.exists(os.path.join(path, "weights.npz")):
-            raise CorInfoError(f"{path} holds no weights.npz: give a weights file or a run folder of "
-                               f"'corinfo-sim train'")
-        return os.path.join(path, "weights.npz"), path
-    folder = os.path.dirname(path)
-    for run in (folder, os.path.dirname(folder)):  # weights.npz, or snapshots/weights_eN.npz
-        if os.path.exists(os.path.join(run, "config.json")):
-            return path, run
-    return path, None
+    from .api import weights_source
+    return weights_source(path)
 
 
 def _run_config(run):
-    if run is None:
-        return {}
-    try:
-        with open(os.path.join(run, "config.json")) as f:
-            config = json.load(f)
-        return config if isinstance(config, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    from .api import run_config
+    return run_config(run)
 
 
 def given_values(args, variant, skip=()):
-    """The values of the variant's parameters that the command line gave (in their units)."""
-    from .spec import UNITS
+    """The values of the variant's parameters that the command line gave (as :func:`corinfo_sim.params` takes them)."""
+    from .api import from_option
     given = {}
     for parameter in variant.parameters:
         value = getattr(args, parameter.name, None)
         if value is None or parameter.cli is None or parameter.name in skip:
             continue
-        if parameter.kind == "quantity":
-            value = value * UNITS[parameter.unit]
-        elif parameter.kind == "schedule":
-            if not 0 < value <= 1:
-                raise CorInfoError(f"--lr-decay must lie in (0, 1] (1 disables the schedule), got {value}")
-            value = ((0, value),)
-        given[parameter.name] = value
+        given[parameter.name] = from_option(parameter, value)
     return given
 
 
-def _params(args, dataset, saved=None):
-    """Params from the command line: the data set's defaults (or a saved run's parameters),
-    replaced by every option the user gave."""
-    from .models import get_variant
-    from .params import make_params
-    from .models import DEFAULT
+def _params(args, dataset):
+    """Params from the command line: the data set's defaults replaced by every option the user gave."""
+    from .api import params
+    from .models import DEFAULT, get_variant
     model = args.model or DEFAULT
-    given = given_values(args, get_variant(model))
-    if saved is not None:  # a run's parameters, with the options given
-        return saved.replace(**given)
-    return make_params(model, dataset=dataset.name, **given)
+    return params(model, dataset=dataset.name, **given_values(args, get_variant(model)))
 
 
 def _load_for_run(args):
     """Weights, dataset, model and Params for evaluate/traces: from ``--weights`` (a file or a run
     folder, whose data set, model and parameters are the defaults) and the options given."""
-    from .datasets import load_dataset
-    from .params import Params
-    from .weights import load_weights
-    weights_file, run = _weights_source(args.weights)
-    config = _run_config(run)
-    run_model = config.get("model")
-    if args.model and run_model and args.model != run_model:
-        raise CorInfoError(f"the weights belong to a {run_model!r} run ({run}/config.json), not to {args.model!r}: "
-                           f"drop --model, or pass --model {run_model}")
-    from .models import DEFAULT
-    args.model = args.model or run_model or DEFAULT
-    weights, arch = load_weights(weights_file, model=args.model)
-    dataset = load_dataset(args.dataset or config.get("dataset") or "digits", args.data_dir)
-    dataset = dataset.subset(max_test=getattr(args, "max_test_samples", None))
-    if args.arch and tuple(args.arch) != arch:
-        raise CorInfoError(f"--arch {','.join(map(str, args.arch))} differs from the weights file's "
-                           f"{','.join(map(str, arch))}: drop --arch")
-    if dataset.X_test.shape[1] != arch[0] or dataset.n_classes != arch[-1]:
-        raise CorInfoError(f"weights for {','.join(map(str, arch))} do not fit data set {dataset.name} "
-                           f"({dataset.X_test.shape[1]} inputs, {dataset.n_classes} classes)")
-    args.arch = arch
-    saved = None
-    if config.get("params"):
-        try:
-            saved = Params.from_dict(dict(config["params"], model=args.model))
-        except (CorInfoError, TypeError, ValueError):
-            saved = None
-    return weights, dataset, _params(args, dataset, saved)
+    from .api import weights_inputs
+    from .models import DEFAULT, VARIANTS, get_variant
+    run_model = _run_config(_weights_source(args.weights)[1]).get("model")
+    model = args.model or run_model or DEFAULT
+    overrides = given_values(args, get_variant(model if model in VARIANTS else DEFAULT), skip=("arch",))
+    weights, dataset, params = weights_inputs(args.weights, model=args.model, dataset=args.dataset,
+                                              data_dir=args.data_dir, max_test=getattr(args, "max_test_samples", None),
+                                              overrides=overrides, arch=args.arch)
+    args.model = params.model
+    return weights, dataset, params
 
 
 def _reporter(stream=None):
@@ -431,25 +391,20 @@ def _reporter(stream=None):
 # ---- commands ------------------------------------------------------------------------------------
 def train_inputs(args):
     """The data set and :class:`~corinfo_sim.params.Params` of a parsed ``train`` command line."""
-    from .datasets import load_dataset
-    dataset = load_dataset(args.dataset or "digits", args.data_dir).subset(max_test=args.max_test_samples)
+    from .api import load_dataset
+    dataset = load_dataset(args.dataset or "digits", args.data_dir, max_test=args.max_test_samples)
     return dataset, _params(args, dataset)
 
 
-def train_from_args(args, progress, session=None, inputs=None):
-    """Run a parsed ``train`` command line (a sweep point runs exactly this); return the metrics.
-
-    ``session`` is a compiled network to run on (:func:`corinfo_sim.training.train`);
-    ``inputs`` the ``(dataset, params)`` of :func:`train_inputs` when already loaded.
-    """
-    from .training import train
-    dataset, params = inputs or train_inputs(args)
-    init = _weights_source(args.init_weights)[0] if args.init_weights else None
-    return train(params, dataset, args.epochs, args.out, init_weights_file=init,
+def train_from_args(args, progress):
+    """Run a parsed ``train`` command line (:func:`corinfo_sim.api.train`); return the metrics."""
+    from .api import train
+    dataset, params = train_inputs(args)
+    return train(params, dataset, args.epochs, args.out, init_weights=args.init_weights,
                  resume=args.resume, max_train=args.max_train_samples, device=args.device,
                  threads=args.threads, keep_build=args.keep_build, probe=args.probe_samples,
                  progress=progress, collapse_check=not args.no_collapse_check, build_cache=args.build_cache,
-                 session=session, evaluation=getattr(args, "evaluation", None))
+                 evaluation=getattr(args, "evaluation", None)).metrics
 
 
 def cmd_train(args):
@@ -461,16 +416,16 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .training import evaluate
+    from .api import evaluate
     weights, dataset, params = _load_for_run(args)
-    acc, _ = evaluate(weights, dataset, params, device=args.device, threads=args.threads,
-                      progress=_reporter(sys.stderr), build_cache=args.build_cache, evaluation=args.evaluation)
+    acc = evaluate(weights, dataset, params, device=args.device, threads=args.threads,
+                   progress=_reporter(sys.stderr), build_cache=args.build_cache, evaluation=args.evaluation)
     print(f"test accuracy {100 * acc:.2f} % ({len(dataset.X_test)} samples of {dataset.name})")
 
 
 def cmd_traces(args):
+    from .api import record_traces, save_traces, save_weights
     from .runfolder import check_writable_file
-    from .traces import record, save_npz, save_nwb
     if os.path.splitext(args.out)[1].lower() not in (".npz", ".nwb"):
         raise CorInfoError(f"--out {args.out}: the traces file must end in .npz or .nwb")
     if args.nwb and not args.nwb.lower().endswith(".nwb"):
@@ -480,22 +435,18 @@ def cmd_traces(args):
             check_writable_file(path, overwrite=args.overwrite, option=option)
     weights, dataset, params = _load_for_run(args)
     _check_network(params, "has no membrane traces")
-    traces = record(weights, dataset, args.samples, params, split=args.split, layers=args.layers,
-                    neurons=args.neurons, plastic=args.plastic, device=args.device, build_cache=args.build_cache)
+    traces = record_traces(weights, args.samples, dataset=dataset, p=params, split=args.split, layers=args.layers,
+                           neurons=args.neurons, plastic=args.plastic, device=args.device,
+                           build_cache=args.build_cache)
     weights_after = traces.pop("weights_after", None)
-    from .datasets import CLASS_NAMES
     nwb_files = [p for p in (args.out, args.nwb) if p and p.lower().endswith(".nwb")]
-    if args.out.lower().endswith(".npz"):
-        save_npz(args.out, traces)
-    for path in nwb_files:
-        save_nwb(path, traces, images=dataset.X_test if args.split == "test" else dataset.X_train,
-                 image_shape=dataset.image_shape, class_names=CLASS_NAMES.get(dataset.name),
-                 description=f"corinfo_sim {args.model} network, {dataset.name} {args.split} samples "
-                             f"{','.join(map(str, args.samples))}")
+    for path in [args.out] + [p for p in nwb_files if p != args.out]:
+        save_traces(path, traces, dataset=dataset, split=args.split,
+                    description=f"corinfo_sim {args.model} network, {dataset.name} {args.split} samples "
+                                f"{','.join(map(str, args.samples))}")
     print(f"{len(traces['t'])} steps of {len(args.samples)} sample(s) written to "
           f"{' and '.join([args.out] + [p for p in nwb_files if p != args.out])}")
     if weights_after is not None:
-        from .weights import save_weights
         after = os.path.splitext(args.out)[0] + "_weights_after.npz"
         save_weights(after, weights_after)
         print(f"weights after learning from the samples: {after}")
@@ -511,20 +462,13 @@ def _check_network(params, what):
 
 
 def cmd_bench(args):
-    from .bench import bench
+    from .api import benchmark, load_dataset
     from .models import get_variant
-    if get_variant(args.model).network is None:
-        from .params import Params
-        _check_network(Params(args.model), "has nothing to benchmark (its training time per sample is in its run "
-                                           "folder's metrics.json, train_s)")
     options = given_values(args, get_variant(args.model), skip=("arch",))
-    dataset = None
-    if args.dataset:
-        from .datasets import load_dataset
-        dataset = load_dataset(args.dataset, args.data_dir)
-    print(json.dumps(bench(args.arch, args.samples, args.threads, dense_samples=args.dense_samples,
-                           variant=args.model, options=options, dataset=dataset,
-                           progress=_reporter(sys.stderr), build_cache=args.build_cache), indent=1))
+    dataset = load_dataset(args.dataset, args.data_dir) if args.dataset else None
+    print(json.dumps(benchmark(args.model, args.arch, args.samples, threads=args.threads,
+                               dense_samples=args.dense_samples, dataset=dataset, progress=_reporter(sys.stderr),
+                               build_cache=args.build_cache, **options), indent=1))
 
 
 def cmd_figure(args):
@@ -546,7 +490,7 @@ def cmd_figure(args):
 
 
 def cmd_sweep(args):
-    from .sweep import run_sweep
+    from .api import run_sweep
     rows = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                      progress=_reporter(), build_cache=args.build_cache, worker_timeout=args.worker_timeout)
     failed = sum(row["status"].startswith("failed") for row in rows)
@@ -555,25 +499,14 @@ def cmd_sweep(args):
                             f"{os.path.join(args.out, 'results.csv')}")
 
 
-class SweepFailures(CorInfoError):
-    """Some points of a sweep failed (exit status 4)."""
-
-
-class SweepStopped(CorInfoError):
-    """A sweep stopped because its Dask cluster went away (exit status 5); ``--resume`` continues it."""
-
-
 COMMANDS = {"sweep": cmd_sweep, "train": cmd_train, "evaluate": cmd_evaluate, "traces": cmd_traces, "bench": cmd_bench,
             "figure": cmd_figure}
 
 
 def quiet_brian2():
-    """Keep Brian2's warnings off the console: our own messages say what went wrong, on one line."""
-    import logging
-
-    from brian2.utils.logger import BrianLogger
-    if BrianLogger.console_handler is not None:
-        BrianLogger.console_handler.setLevel(logging.ERROR)
+    """Keep Brian2's warnings off the console (:func:`corinfo_sim.brian2state.quiet_logging`)."""
+    from .brian2state import quiet_logging
+    quiet_logging()
 
 
 def _checkpointed(folder):

@@ -18,7 +18,13 @@ The keys of ``[fixed]``, ``[grid]`` and ``[[points]]`` are the options of ``cori
 with underscores (``g_leak``, ``lr_ff``, ``lambda``, ``max_train_samples``, ...). The points are the
 grid's combinations followed by the listed points, each with every seed. Point ``p003_s1`` (the
 fourth parameter combination, seed 1) runs exactly the ``corinfo-sim train`` command line that
-its values make, into ``DIR/points/p003_s1/``, a normal run folder.
+its values make, into ``DIR/points/p003_s1/``, a normal run folder. From Python the same spec is
+a dict (:func:`corinfo_sim.run_sweep`).
+
+This module owns the sweep: its spec, its points, the Dask cluster, the results table. A point
+does not run a command line: it runs :func:`corinfo_sim.api.train`, the function the command
+``corinfo-sim train`` calls, with the values its command line would give (``Point.request``;
+``Point.argv`` is that command line, for the record and for running a point alone).
 
 Points run as tasks of Dask (``dask.distributed``): on a :class:`~distributed.LocalCluster` of
 worker processes with one thread each (default), or on an existing cluster (``--scheduler``).
@@ -33,7 +39,7 @@ point finished in the folder and leaves it untouched. A point whose worker dies 
 another worker, from the last epoch its run folder committed, and ends as an uninterrupted run
 would (training resumes exactly); after :data:`WORKER_DEATHS` deaths it is failed. A local
 cluster is kept at its number of workers. A lost scheduler, or a cluster without a worker for
-``worker_timeout`` seconds, stops the sweep (:class:`~corinfo_sim.cli.SweepStopped`) with the
+``worker_timeout`` seconds, stops the sweep (:class:`~corinfo_sim.errors.SweepStopped`) with the
 results of the folders written and ``builds/`` kept for workers that still run. Running the
 sweep again with ``--resume`` skips finished points and continues the others. After Ctrl-C
 every finished epoch is kept.
@@ -60,7 +66,7 @@ import time
 
 import numpy as np
 
-from .errors import CorInfoError
+from .errors import CorInfoError, SweepStopped
 
 #: Keys of a sweep file's top level.
 TOP_KEYS = ("model", "dataset", "data_dir", "epochs", "seeds", "fixed", "grid", "points", "description")
@@ -76,7 +82,8 @@ class Point:
     id: str
     seed: int
     values: dict  # the sweep file's values of this point (without the seed)
-    argv: list    # the ``corinfo-sim`` command line it runs
+    argv: list    # the ``corinfo-sim`` command line that runs the same
+    request: dict = None  # the keyword arguments of corinfo_sim.api.train it runs (see run_point)
 
 
 # ---- the sweep file ------------------------------------------------------------------------------
@@ -91,7 +98,54 @@ def load_spec(path):
         raise CorInfoError(f"cannot read the sweep file {path}: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise CorInfoError(f"{path} is not valid TOML: {e}") from None
-    where = path  # named in every message
+    return check_spec(spec, path), text
+
+
+def spec_from_dict(spec):
+    """A sweep given as a dict (the TOML file's tables as dicts, ``points`` a list of dicts):
+    ``(spec dict, TOML text)``, checked as a file would be."""
+    import tomllib
+    if not isinstance(spec, dict):
+        raise CorInfoError(f"a sweep is a TOML file or a dict, got {type(spec).__name__}")
+    text = to_toml(spec)
+    return check_spec(tomllib.loads(text), "the sweep"), text
+
+
+def to_toml(spec):
+    """The TOML text of a sweep dict (top-level values, ``[fixed]``, ``[grid]``, ``[[points]]``)."""
+    def value(v, key):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(item, key) for item in v) + "]"
+        if hasattr(v, "dim"):
+            raise CorInfoError(f"the sweep: {key}: give a plain number in the option's unit (e.g. 0.5 for 0.5 ms), "
+                               f"not {v!r}")
+        raise CorInfoError(f"the sweep: {key}: expected a number, string, true/false or a list, got {v!r}")
+
+    def lines(table):
+        return [f"{k} = {value(v, k)}" for k, v in table.items()]
+    top = {k: v for k, v in spec.items() if k not in ("fixed", "grid", "points")}
+    out = lines(top)
+    for name in ("fixed", "grid"):
+        if name in spec:
+            if not isinstance(spec[name], dict):
+                raise CorInfoError(f"the sweep: {name} must be a dict of values")
+            out += [f"[{name}]"] + lines(spec[name])
+    points = spec.get("points", [])
+    if not isinstance(points, (list, tuple)) or any(not isinstance(p, dict) for p in points):
+        raise CorInfoError("the sweep: points must be a list of dicts")
+    for point in points:
+        out += ["[[points]]"] + lines(point)
+    return "\n".join(out) + "\n"
+
+
+def check_spec(spec, where):
+    """Check a parsed sweep (see the module docstring); ``where`` is named in every message."""
     for key in spec:
         if key not in TOP_KEYS:
             raise CorInfoError(f"{where}: unknown key {key!r}: the top level takes {', '.join(TOP_KEYS)}; "
@@ -128,7 +182,7 @@ def load_spec(path):
     for n, point in enumerate(points):
         if not point:
             raise CorInfoError(f"{where}: [[points]] number {n + 1} is empty: give at least one value")
-    return spec, text
+    return spec
 
 
 def _options(model):
@@ -202,10 +256,11 @@ def expand(spec, out_dir, path="sweep"):
     -------
     list of Point
     """
-    from .cli import _params, parse_args, train_inputs
+    from . import api
     from .params import _not_a_parameter
     from .training import probe_samples
     options = _options(spec["model"])
+    declared = {p.cli[2:].replace("-", "_"): p for p in _parameters(spec["model"])}
     where = path
     for table, values in [("[fixed]", spec["fixed"]), ("[grid]", spec["grid"])] + \
             [("[[points]]", p) for p in spec["points"]]:
@@ -218,31 +273,63 @@ def expand(spec, out_dir, path="sweep"):
                                    f"'corinfo-sim train --model {spec['model']}' with underscores")
     points, inputs = [], {}
     for n, combo in enumerate(_combinations(spec)):
-        words = []
+        words, overrides = [], {}
+        run = {"max_train": None, "max_test": None, "probe": None, "collapse_check": True, "init_weights": None}
         for key, value in combo.items():
             table = "[grid]" if key in spec["grid"] else "[fixed]" if key in spec["fixed"] else "[[points]]"
-            words += _argument(f"{where}: {table}", key, value, *options[key], base=os.path.dirname(path))
+            more = _argument(f"{where}: {table}", key, value, *options[key], base=os.path.dirname(path))
+            words += more
+            if key in declared:
+                try:
+                    overrides[declared[key].name] = api.from_option(declared[key], _plain(value))
+                except CorInfoError as e:
+                    raise CorInfoError(f"{where}: {table} {key}: {e}") from None
+            elif key == "no_collapse_check":
+                run["collapse_check"] = not value
+            elif key == "init_weights":
+                run["init_weights"] = more[1]
+            else:
+                run[{"max_train_samples": "max_train", "max_test_samples": "max_test",
+                     "probe_samples": "probe"}[key]] = _plain(value)
         for seed in spec["seeds"]:
             pid = f"p{n:03d}_s{seed}"
+            out = os.path.join(out_dir, "points", pid)
             argv = ["train", "--model", spec["model"], "--dataset", spec["dataset"], "--epochs",
-                    str(spec["epochs"]), "--seed", str(seed), "--out", os.path.join(out_dir, "points", pid)] + words
+                    str(spec["epochs"]), "--seed", str(seed), "--out", out] + words
             if spec.get("data_dir"):
                 argv += ["--data-dir", spec["data_dir"]]
+            request = dict(run, model=spec["model"], dataset=spec["dataset"], data_dir=spec.get("data_dir"),
+                           epochs=spec["epochs"], out=out, overrides=dict(overrides, seed=seed), build_cache=True)
             try:
-                args = parse_args(argv)
-                key = (args.dataset, args.max_test_samples)
+                key = (spec["dataset"], run["max_test"])
                 if key not in inputs:
-                    inputs[key] = train_inputs(args)
-                dataset, _ = inputs[key]
-                params = _params(args, dataset)
-                probe_samples(dataset, args.probe_samples)
+                    inputs[key] = api.load_dataset(spec["dataset"], spec.get("data_dir"), max_test=run["max_test"])
+                dataset = inputs[key]
+                params = point_params(request, dataset)
+                probe_samples(dataset, run["probe"])
                 if dataset.X_train.shape[1] != params.arch[0] or dataset.n_classes != params.arch[-1]:
                     raise CorInfoError(f"arch {','.join(map(str, params.arch))} does not fit {dataset.name} "
                                        f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes)")
             except CorInfoError as e:
                 raise CorInfoError(f"{where}: point {pid} ({_describe(combo) or 'defaults'}): {e}") from None
-            points.append(Point(id=pid, seed=seed, values=combo, argv=argv))
+            points.append(Point(id=pid, seed=seed, values=combo, argv=argv, request=request))
     return points
+
+
+def _parameters(model):
+    from .models import get_variant
+    return [p for p in get_variant(model).parameters if p.cli and p.name != "seed"]
+
+
+def _plain(value):
+    """A sweep file's value as the command line would parse it (lists as tuples)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def point_params(request, dataset):
+    """The :class:`~corinfo_sim.params.Params` of a point's ``request`` on ``dataset``."""
+    from . import api
+    return api.params(request["model"], dataset=dataset.name, **request["overrides"])
 
 
 def _describe(values):
@@ -261,21 +348,19 @@ def _text(value):
 _WORKER = {}  # this worker process's compiled network: {"key": ..., "session": ...}
 
 
-def _worker_session(args, dataset, params, out_dir):
+def _worker_session(request, dataset, params, out_dir):
     """The compiled network of this worker for ``params``: kept from the last point when the
     structure is the same (``"reused"``), else built (``"cache"`` or ``"compiled"``)."""
     from .network import structure
     from .training import make_session, probe_samples
-    key = (structure(params), dataset.name, args.data_dir, args.max_train_samples, args.max_test_samples,
-           tuple(probe_samples(dataset, args.probe_samples)), args.device, args.threads, args.build_cache, out_dir,
-           getattr(args, "evaluation", None))
+    key = (structure(params), dataset.name, request["data_dir"], request["max_train"], request["max_test"],
+           tuple(probe_samples(dataset, request["probe"])), request["build_cache"], out_dir)
     if _WORKER.get("key") == key and os.path.isdir(_WORKER["session"].build_dir):  # a finished sweep removes it
         return _WORKER["session"], "reused"
     _drop_session()
     build_dir = os.path.join(out_dir, "builds", f"{socket.gethostname()}-{os.getpid()}")
-    session = make_session(params, dataset, build_dir, args.max_train_samples, args.device,
-                           threads=args.threads, probe=args.probe_samples, build_cache=args.build_cache,
-                           evaluation=getattr(args, "evaluation", None))
+    session = make_session(params, dataset, build_dir, request["max_train"], probe=request["probe"],
+                           build_cache=request["build_cache"])
     _WORKER.update(key=key, session=session)
     return session, "cache" if session.from_cache else "compiled"
 
@@ -302,9 +387,9 @@ def _import_brian2():
         signal.signal = original
 
 
-def run_point(pid, argv, out_dir):
-    """Run point ``pid`` (a Dask task): the ``corinfo-sim`` command line ``argv``, resuming what
-    its run folder holds; never raises.
+def run_point(pid, request, out_dir):
+    """Run point ``pid`` (a Dask task): :func:`corinfo_sim.api.train` with the point's ``request``
+    (:attr:`Point.request`), resuming what its run folder holds; never raises.
 
     The run folder is the point's state: a point it shows finished (a task run again after its
     worker died with the result) is not touched, and a folder another process still trains (a
@@ -318,25 +403,29 @@ def run_point(pid, argv, out_dir):
         was nothing to run), ``build_s`` and ``seconds``.
     """
     _import_brian2()
-    from .cli import parse_args, quiet_brian2, train_from_args, train_inputs
+    from . import api
+    from .brian2state import quiet_logging
     from .training import Diverged, epochs_done, has_run, write_json
-    quiet_brian2()
+    quiet_logging()
     start = time.time()
     info = {"id": pid, "host": socket.gethostname(), "pid": os.getpid(), "build": "-", "build_s": 0.0}
     try:
-        args = parse_args(argv)
-        _wait_while_locked(args.out)
-        record = finished_record(args.out, args.epochs)
+        out, epochs = request["out"], request["epochs"]
+        _wait_while_locked(out)
+        record = finished_record(out, epochs)
         if record is not None:
             return record
-        args.resume = has_run(args.out)  # a point a dead worker left is continued
-        dataset, params = train_inputs(args)
-        if epochs_done(args.out) < args.epochs:
-            session, info["build"] = _worker_session(args, dataset, params, out_dir)
+        dataset = api.load_dataset(request["dataset"], request["data_dir"], max_test=request["max_test"])
+        params = point_params(request, dataset)
+        if epochs_done(out) < epochs:
+            session, info["build"] = _worker_session(request, dataset, params, out_dir)
             info["build_s"] = session.build_s if info["build"] != "reused" else 0.0
         else:
             session = None
-        train_from_args(args, progress=lambda line: None, session=session, inputs=(dataset, params))
+        api.train(params, dataset, epochs, out, init_weights=request["init_weights"],
+                  resume=has_run(out),  # a point a dead worker left is continued
+                  max_train=request["max_train"], probe=request["probe"], collapse_check=request["collapse_check"],
+                  build_cache=request["build_cache"], session=session)
         info["status"] = "done"
     except Diverged as e:
         info["status"], info["message"] = "diverged", str(e)
@@ -588,14 +677,14 @@ def _point_line(n, total, row):
             + (f"  ({row['status']})" if row["status"].startswith("failed") else ""))
 
 
-def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, progress=print, build_cache=True,
+def run_sweep(spec, out_dir, workers=None, scheduler=None, resume=False, progress=print, build_cache=True,
               worker_timeout=WORKER_TIMEOUT):
     """Run every point of the sweep file ``spec_path`` into ``out_dir``; return the result rows.
 
     Parameters
     ----------
-    spec_path : str
-        The TOML sweep file (see the module docstring).
+    spec : str or dict
+        The TOML sweep file (see the module docstring), or the same as a dict.
     out_dir : str
         Sweep folder (created; locked while the sweep runs).
     workers : int, optional
@@ -615,22 +704,24 @@ def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, pr
 
     Raises
     ------
-    corinfo_sim.cli.SweepStopped
+    corinfo_sim.errors.SweepStopped
         The scheduler was lost, or the cluster had no worker for ``worker_timeout`` seconds;
         ``results.csv`` holds what the run folders hold.
     """
     from .runfolder import locked_folder
-    spec, text = load_spec(spec_path)
+    spec_path = spec if isinstance(spec, (str, os.PathLike)) else None
+    spec, text = load_spec(os.fspath(spec_path)) if spec_path else spec_from_dict(spec)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise CorInfoError(f"--workers must be a positive whole number, got {workers!r}")
     if not _number(worker_timeout) or worker_timeout <= 0:
         raise CorInfoError(f"--worker-timeout must be a positive number of seconds, got {worker_timeout!r}")
     workers = workers or os.cpu_count() or 1
     with locked_folder(out_dir, what="sweep folder") as folder:
-        points = expand(spec, folder, spec_path)
+        points = expand(spec, folder, os.fspath(spec_path) if spec_path else "the sweep")
         if not build_cache:
             for point in points:
                 point.argv.append("--no-build-cache")
+                point.request["build_cache"] = False
         saved = os.path.join(folder, "sweep.toml")
         if os.path.exists(saved):
             if not resume:
@@ -641,7 +732,7 @@ def run_sweep(spec_path, out_dir, workers=None, scheduler=None, resume=False, pr
                                    "choose another --out")
         todo = [p for p in points
                 if not (resume and finished_record(os.path.join(folder, "points", p.id), spec["epochs"]))]
-        progress(f"sweep {os.path.basename(spec_path)}: {len(points)} points ({len(points) - len(todo)} finished "
+        progress(f"sweep {os.path.basename(spec_path) if spec_path else 'from a dict'}: {len(points)} points ({len(points) - len(todo)} finished "
                  f"before), {spec['epochs']} epochs each, into {out_dir}")
         with _quiet_dask():
             client, cluster = _client(workers, scheduler, progress) if todo else (None, None)
@@ -681,8 +772,7 @@ class _Watch:
 
     def look(self, keys):
         """Count the workers and how many of the tasks ``keys`` they run; replace the local cluster's
-        lost workers; raise :class:`~corinfo_sim.cli.SweepStopped` after ``worker_timeout`` s without a worker."""
-        from .cli import SweepStopped
+        lost workers; raise :class:`~corinfo_sim.errors.SweepStopped` after ``worker_timeout`` s without a worker."""
         from .progress import _duration
         try:
             workers = self.client.scheduler_info()["workers"]
@@ -728,7 +818,6 @@ class _Watch:
 
     def lost(self):
         """The error of a sweep whose scheduler went away."""
-        from .cli import SweepStopped
         return SweepStopped(f"lost {self.where}: finished points are kept in {self.out_dir} (points its workers "
                             "still run finish in their folders); start a scheduler and workers and run the same "
                             "command with --resume")
@@ -743,7 +832,7 @@ def _run_points(todo, points, folder, spec, watch):
     client = watch.client
     start = time.time()
     # the run folders are the tasks' state: a task run twice (after a worker died) resumes
-    pending = {client.submit(run_point, p.id, p.argv, folder, key=f"corinfo-{p.id}-{os.getpid()}-{start:.0f}",
+    pending = {client.submit(run_point, p.id, p.request, folder, key=f"corinfo-{p.id}-{os.getpid()}-{start:.0f}",
                              pure=False): p for p in todo}
     keys = _swept_keys(points)
     known = {p.id: point_row(p, folder, keys) for p in points}

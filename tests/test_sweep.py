@@ -188,7 +188,7 @@ def test_a_finished_point_run_again_returns_its_record_untouched(local_sweep):
     before, mtime = record.read_bytes(), record.stat().st_mtime_ns
     spec, _ = load_spec(str(tmp / "small.toml"))
     point = next(p for p in expand(spec, str(tmp / "out"), str(tmp / "small.toml")) if p.id == "p000_s0")
-    assert run_point(point.id, point.argv, str(tmp / "out")) == json.loads(before)
+    assert run_point(point.id, point.request, str(tmp / "out")) == json.loads(before)
     assert record.read_bytes() == before and record.stat().st_mtime_ns == mtime
 
 
