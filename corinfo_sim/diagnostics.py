@@ -333,9 +333,9 @@ def layer_activity(rates):
     dict
         ``{"active_L{k}": fraction, "sum_r_L{k}": mean over samples of Σ_i r_k,i, "silent_L{k}":
         number of units with r = 0 on every sample}``. A silent output unit is a class the
-        network never predicts: with hard-sigmoid rates it also has no contrast between the
-        phases, so it does not learn its way back (the teacher's push is smaller than a strongly
-        negative basal drive).
+        network never predicts. With hard-sigmoid rates it has hardly any contrast between the
+        phases (the teacher's push is smaller than a strongly negative basal drive), so it comes
+        back only slowly, through the changes of the hidden layer.
     """
     out = {}
     for k, (free, _) in sorted(rates.items()):
