@@ -151,7 +151,7 @@ def bench(arch=(784, 500, 10), samples=1000, threads=1, dense_samples=200, eval_
         "ms_per_sample": 1e3 * result.segment_s["train"] / samples,
         "evaluation": evaluation, "eval_ms_per_sample": eval_ms, "network_eval_ms_per_sample": network_eval_ms,
         "compile_s": session.build_s, "run_s": result.seconds, "peak_rss_mb": peak_rss_mb,
-        "threads_used": result.threads,
+        "threads_used": result.threads, "cpu_s": result.cpu_s,
         "steps_per_sample": params.steps_per_sample, "sample_ms": float(params.sample_duration / brian2.ms),
     }
     out["us_per_step"] = 1e3 * out["ms_per_sample"] / params.steps_per_sample
