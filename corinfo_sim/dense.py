@@ -16,7 +16,7 @@ column per sample, the multipliers ``s_k``, ``q_k`` of shape (n_samples,)).
 ε = ``epsilon``, λ = ``lam``, γ = (1 − λ)/λ, g_L = ``g_leak``, η = ``eta``.
 
 Neural dynamics (one forward-Euler step ``u_k ← u_k + η_t du_k``)
-----------------------------------------------------------------
+-----------------------------------------------------------------
 - rate: ``r_k = σ(u_k)``, σ the hard sigmoid ``clip(u, 0, 1)``; in a sparse layer
   ``r_k = ReLU(u_k)`` (not clipped at 1);
 - basal potential ``v_B,k = W_ff,k r_{k-1}``, lateral term ``z_k = B_k r_k``;

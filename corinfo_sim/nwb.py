@@ -3,34 +3,34 @@
 The file is written so that nwbinspector (the NWB community's checker) reports no CRITICAL
 and no BEST_PRACTICE_VIOLATION finding. Where things go:
 
-=========================================  ====================================================
-NWB location                               content
-=========================================  ====================================================
-``acquisition/{var}_L{k}``                 one TimeSeries per recorded layer k and variable
-                                           (``v_soma``, ``v_basal``, ``v_apical``, ``rate``,
-                                           ``z``, ``teacher``; the conductance model's
-                                           conductances ``g_*`` and currents ``I_*``): data
-                                           (steps, neurons), sampled regularly (``rate`` =
-                                           1/dt, ``starting_time``); potentials in volts,
-                                           conductances in siemens, currents in amperes
-                                           (``conversion`` from the stored mV, nS, pA), the
-                                           others dimensionless
+============================================  ====================================================
+NWB location                                  content
+============================================  ====================================================
+``acquisition/{var}_L{k}``                    one TimeSeries per recorded layer k and variable
+                                              (``v_soma``, ``v_basal``, ``v_apical``, ``rate``,
+                                              ``z``, ``teacher``; the conductance model's
+                                              conductances ``g_*`` and currents ``I_*``): data
+                                              (steps, neurons), sampled regularly (``rate`` =
+                                              1/dt, ``starting_time``); potentials in volts,
+                                              conductances in siemens, currents in amperes
+                                              (``conversion`` from the stored mV, nS, pA), the
+                                              others dimensionless
 ``acquisition/beta``, ``acquisition/sample``  nudging strength and sample index at each step
-``units``                                  spiking model: one row per recorded neuron, with
-                                           ``spike_times`` (s), ``layer``, ``neuron``;
-                                           ``resolution`` = dt
-``intervals/trials``                       one row per sample shown: ``start_time``,
-                                           ``stop_time``, ``sample`` (index in the split),
-                                           ``label`` (class) and ``label_name`` when known
-``intervals/epochs``                       the free and nudged phase of each sample, tagged
-                                           ``free``/``nudged`` and ``sample {i}``
-``stimulus_template/input_images``         with ``images``: an Images collection, one
-                                           GrayscaleImage/RGBImage per distinct sample shown
-                                           (``sample_{i}``), in ``order_of_images``
-``stimulus/presented_images``              with ``images``: IndexSeries pointing into
-                                           ``input_images``, one entry per sample onset
-``general/subject``                        the simulated network (see :data:`SUBJECT`)
-=========================================  ====================================================
+``units``                                     spiking model: one row per recorded neuron, with
+                                              ``spike_times`` (s), ``layer``, ``neuron``;
+                                              ``resolution`` = dt
+``intervals/trials``                          one row per sample shown: ``start_time``,
+                                              ``stop_time``, ``sample`` (index in the split),
+                                              ``label`` (class) and ``label_name`` when known
+``intervals/epochs``                          the free and nudged phase of each sample, tagged
+                                              ``free``/``nudged`` and ``sample {i}``
+``stimulus_template/input_images``            with ``images``: an Images collection, one
+                                              GrayscaleImage/RGBImage per distinct sample shown
+                                              (``sample_{i}``), in ``order_of_images``
+``stimulus/presented_images``                 with ``images``: IndexSeries pointing into
+                                              ``input_images``, one entry per sample onset
+``general/subject``                           the simulated network (see :data:`SUBJECT`)
+============================================  ====================================================
 """
 import datetime
 import json

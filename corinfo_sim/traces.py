@@ -3,26 +3,26 @@
 A traces dict (and the ``traces.npz`` file, readable with numpy alone) holds, for each
 recorded layer k, arrays of shape (steps, neurons):
 
-==================  ======  ==============================================================
-key                 unit    content
-==================  ======  ==============================================================
-``v_soma_L{k}``     mV      somatic potential
-``v_basal_L{k}``    mV      basal dendritic potential (W_ff,k r_{k-1} V0)
-``v_apical_L{k}``   mV      apical dendritic potential
-``rate_L{k}``       1       rate r = clip(v_soma / V0, 0, 1)
-``z_L{k}``          1       activity of the neurons' interneurons (z = B r)
-``neurons_L{k}``    —       indices of the recorded neurons
-``teacher_L{L}``    mV      teacher input −β (r − y) V0 at the output's apical dendrite
-``t``               ms      time since the first recorded sample onset
-``beta``            1       nudging strength at each step
-``phase``           —       0 free, 1 nudged
-``sample``          —       index of the sample shown at each step
-``units``           —       JSON string: key → unit
-``spikes_t_L{k}``   ms      spiking model only: spike times of the recorded neurons
-``spikes_i_L{k}``   —       spiking model only: the neuron index of each spike
-``s_L{k}``, ``q_L{k}``  1   sparse model only: the global inhibitory interneuron of layer k
-``label``           —       class label of the sample shown at each step
-==================  ======  ==============================================================
+======================  ======  ===============================================================
+key                     unit    content
+======================  ======  ===============================================================
+``v_soma_L{k}``         mV      somatic potential
+``v_basal_L{k}``        mV      basal dendritic potential (W_ff,k r_{k-1} V0)
+``v_apical_L{k}``       mV      apical dendritic potential
+``rate_L{k}``           1       rate r = clip(v_soma / V0, 0, 1)
+``z_L{k}``              1       activity of the neurons' interneurons (z = B r)
+``neurons_L{k}``        —       indices of the recorded neurons
+``teacher_L{L}``        mV      teacher input −β (r − y) V0 at the output's apical dendrite
+``t``                   ms      time since the first recorded sample onset
+``beta``                1       nudging strength at each step
+``phase``               —       0 free, 1 nudged
+``sample``              —       index of the sample shown at each step
+``units``               —       JSON string: key → unit
+``spikes_t_L{k}``       ms      spiking model only: spike times of the recorded neurons
+``spikes_i_L{k}``       —       spiking model only: the neuron index of each spike
+``s_L{k}``, ``q_L{k}``  1       sparse model only: the global inhibitory interneuron of layer k
+``label``               —       class label of the sample shown at each step
+======================  ======  ===============================================================
 
 Each row is the state at the start of a step (after the onset reset at a sample's first
 step): the somatic potential of row s+1 is the Euler update of row s.

@@ -17,30 +17,30 @@ Potentials are in volts with the scale V₀ (``u = v_soma / V₀`` is the paper'
 somatic potential), time in ms with the Euler step ``dt`` and ``dt/τ = η``. Conductances are
 dimensionless (in units of 1/τ), as in the paper.
 
-======================  ==========================  ======  ======================================
-paper                   Brian2                      unit    meaning
-======================  ==========================  ======  ======================================
-u_k                     ``v_soma / V0``             volt    somatic potential (pyr_k)
-v_B,k                   ``v_basal``                 volt    basal potential, W_ff,k r_{k-1} V₀
-v_A,k                   ``v_apical``                volt    apical potential
-r_k = σ(u_k)            ``r``                       1       rate, hard sigmoid clip(u, 0, 1)
-z_k = B_k r_k           ``z`` (inh_k), ``z_inh``    1       interneuron activity (and its copy on pyr_k)
-W_ff,k                  ``ff_k.w``                  1       feedforward weights onto the basal dendrite
-W_fb,k                  ``fb_k.w``                  1       feedback weights onto the apical dendrite
-B_k                     ``pyr_to_inh_k.w``          1       lateral weights held by the interneurons
-−β (r_L − y)            ``v_teacher``               volt    teacher input at the output's apical dendrite
-y                       ``y``                       1       one-hot label of the current sample
-ε, γ, λ, g_L            ``epsilon, gamma, lam, g_L``  1     CorInfoMax constants, γ = (1 − λ)/λ
-λ_B, γ_B                ``lam_B, gamma_B``          1       per-sample step of B: λ^(1/m), (1 − λ_B)/λ_B
-1/ε, g_A                ``g_B, g_A``                1       basal and apical coupling conductances
-η = dt/τ                ``eta0 = dt / tau_step``    1       neural step ("neural learning rate")
-η_ff,k, η_fb,k          ``ff_k.eta``, ``fb_k.eta``  1       per-sample learning rates
-r^f                     ``r_free``                  1       rate at the end of the free phase
-r^ref, e^ref            ``r_ref, e_ff_ref, ...``    1       the state the nudged one is contrasted with
-u before the step       ``v_prev``                  volt    potential before the Euler step (settling)
-#{|Δu_k,i| ≥ δ}         ``settle.unsettled_k``      1       neurons of layer k still moving (settling)
-δ                       ``settle_tol``              1       settling tolerance
-======================  ==========================  ======  ======================================
+======================  ============================  ======  =============================================
+paper                   Brian2                        unit    meaning
+======================  ============================  ======  =============================================
+u_k                     ``v_soma / V0``               volt    somatic potential (pyr_k)
+v_B,k                   ``v_basal``                   volt    basal potential, W_ff,k r_{k-1} V₀
+v_A,k                   ``v_apical``                  volt    apical potential
+r_k = σ(u_k)            ``r``                         1       rate, hard sigmoid clip(u, 0, 1)
+z_k = B_k r_k           ``z`` (inh_k), ``z_inh``      1       interneuron activity (and its copy on pyr_k)
+W_ff,k                  ``ff_k.w``                    1       feedforward weights onto the basal dendrite
+W_fb,k                  ``fb_k.w``                    1       feedback weights onto the apical dendrite
+B_k                     ``pyr_to_inh_k.w``            1       lateral weights held by the interneurons
+−β (r_L − y)            ``v_teacher``                 volt    teacher input at the output's apical dendrite
+y                       ``y``                         1       one-hot label of the current sample
+ε, γ, λ, g_L            ``epsilon, gamma, lam, g_L``  1       CorInfoMax constants, γ = (1 − λ)/λ
+λ_B, γ_B                ``lam_B, gamma_B``            1       per-sample step of B: λ^(1/m), (1 − λ_B)/λ_B
+1/ε, g_A                ``g_B, g_A``                  1       basal and apical coupling conductances
+η = dt/τ                ``eta0 = dt / tau_step``      1       neural step ("neural learning rate")
+η_ff,k, η_fb,k          ``ff_k.eta``, ``fb_k.eta``    1       per-sample learning rates
+r^f                     ``r_free``                    1       rate at the end of the free phase
+r^ref, e^ref            ``r_ref, e_ff_ref, ...``      1       the state the nudged one is contrasted with
+u before the step       ``v_prev``                    volt    potential before the Euler step (settling)
+#{|Δu_k,i| ≥ δ}         ``settle.unsettled_k``        1       neurons of layer k still moving (settling)
+δ                       ``settle_tol``                1       settling tolerance
+======================  ============================  ======  =============================================
 
 Timing of one sample (``steps_per_sample`` steps): at its first step the network applies the
 plasticity of the previous sample (from the stored reference values and the current, nudged,

@@ -21,21 +21,21 @@ relay ``drive_1``. The biases are the synapses ``bias_k`` of a tonic unit of rat
 CorInfoMax networks (``models/antisparse.py``), from the free states stored at the end of the
 free phase and the nudged states then present.
 
-======================  ==========================  ======  ======================================
-paper                   Brian2                      unit    meaning
-======================  ==========================  ======  ======================================
-s_k                     ``layer_k.s``               1       state (= rate) of layer k, in [0, 1]
-s_0 = x                 ``inp.s``                   1       input
-W_k s_{k−1}             ``I_ff``                    1       input from below (summed, W_k)
-W_{k+1}ᵀ s_{k+1}        ``I_fb``                    1       input from above (summed onto pre, W_{k+1})
-b_k                     ``I_b``                     1       bias (summed, bias_k)
-2β (y − s_L)            ``I_teacher``               1       teacher input of the output layer
-W_k                     ``W_k.w``                   1       the symmetric weights of layer pair k
-b_k                     ``bias_k.w``                1       biases
-η = dt/τ                ``eta0 = dt / tau_step``    1       neural step
-η_k                     ``W_k.eta``, ``bias_k.eta`` 1       per-sample learning rates
-s^f                     ``s_free``                  1       state at the end of the free phase
-======================  ==========================  ======  ======================================
+======================  =============================  ======  ===========================================
+paper                   Brian2                         unit    meaning
+======================  =============================  ======  ===========================================
+s_k                     ``layer_k.s``                  1       state (= rate) of layer k, in [0, 1]
+s_0 = x                 ``inp.s``                      1       input
+W_k s_{k−1}             ``I_ff``                       1       input from below (summed, W_k)
+W_{k+1}ᵀ s_{k+1}        ``I_fb``                       1       input from above (summed onto pre, W_{k+1})
+b_k                     ``I_b``                        1       bias (summed, bias_k)
+2β (y − s_L)            ``I_teacher``                  1       teacher input of the output layer
+W_k                     ``W_k.w``                      1       the symmetric weights of layer pair k
+b_k                     ``bias_k.w``                   1       biases
+η = dt/τ                ``eta0 = dt / tau_step``       1       neural step
+η_k                     ``W_k.eta``, ``bias_k.eta`` 1          per-sample learning rates
+s^f                     ``s_free``                     1       state at the end of the free phase
+======================  =============================  ======  ===========================================
 
 Weights files hold ``W{k}`` (n_k × n_{k−1}) and ``b{k}`` (n_k,) and ``rule = "ep"``; the
 initialisation is the authors': W_k Xavier-uniform, b_k = 0. The dense oracle is

@@ -18,15 +18,15 @@ The antisparse network (``models/antisparse.py``) with two changes in every *spa
 Everything else — soma, couplings, interneurons, the plasticity of W_ff, W_fb and B, the
 discretisation switches — is the antisparse network's.
 
-======================  ==========================  ======  ======================================
-paper                   Brian2                      unit    meaning
-======================  ==========================  ======  ======================================
-r_k = ReLU(u_k)         ``pyr_k.r``                 1       rate of a sparse layer
-s_k                     ``gi_k.s``, ``pyr_k.s_inh``  1      Lagrange multiplier (global inhibition)
-q_k                     ``gi_k.q``                  1       its potential, s = ReLU(q)
-Σ_i r_k,i               ``gi_k.sum_r``              1       summed activity (pyr_to_gi_k)
-η_s,k                   ``eta_s``                   1       step of the multiplier's dynamics
-======================  ==========================  ======  ======================================
+======================  ===========================  ======  =======================================
+paper                   Brian2                       unit    meaning
+======================  ===========================  ======  =======================================
+r_k = ReLU(u_k)         ``pyr_k.r``                  1       rate of a sparse layer
+s_k                     ``gi_k.s``, ``pyr_k.s_inh``  1       Lagrange multiplier (global inhibition)
+q_k                     ``gi_k.q``                   1       its potential, s = ReLU(q)
+Σ_i r_k,i               ``gi_k.sum_r``               1       summed activity (pyr_to_gi_k)
+η_s,k                   ``eta_s``                    1       step of the multiplier's dynamics
+======================  ===========================  ======  =======================================
 
 This module is also the worked example of adding a variant: it declares its parameters (the
 rate network's plus ``sparse_layers`` and ``eta_s``), its settings per data set, and its network

@@ -66,32 +66,32 @@ with the rate model (``tests/test_spiking.py`` checks that the one-sample update
 the dense rate oracle's, at the rate the encoder promises, as ν_max·t_window grows), not the
 time course.
 
-======================  ==========================  ======  ======================================
-paper                   Brian2                      unit    meaning
-======================  ==========================  ======  ======================================
-u_k                     ``v_soma / V0``             volt    somatic potential (pyr_k)
-r_k = σ(u_k)            ``r``                       1       rate (firing intensity / ν_max)
-ν = ν_max r             ``nu_max*r``                Hz      firing rate
-φ                       ``phi``                     1       phase of the deterministic encoder
-φ₀                      ``phi0``                    1       its starting phase (per sample, neuron)
-v_B,k (trace)           ``v_basal = basal_ff``      volt    basal potential, mean W_ff,k r_{k-1} V₀
-v_A,k                   ``v_apical``                volt    apical potential
-W_fb,k r_{k+1} (trace)  ``apical_fb``               volt    feedback trace (hidden layers)
-z_k                     ``z`` (inh_k), ``z_inh``    1       interneuron activity (and its copy)
-B_ii r_i                ``z_self`` (inh_k)          1       graded diagonal term
-Σ_{j≠i} B_ij s_j        ``z_spk`` (inh_k)           1       spike trace of the lateral input
-−β (r_L − y)            ``v_teacher``               volt    teacher current at the output
-W_ff,k, W_fb,k          ``ff_k.w``, ``fb_k.w``      1       weights (as in the rate model)
-B_k, j ≠ i / j = i      ``pyr_to_inh_k.w``,         1       lateral weights: spiking (off-diagonal)
-                        ``pyr_to_inh_diag_k.w``             and graded (diagonal) synapses
-ν_max, τ_s, τ_soma      ``nu_max, tau_s, tau_soma``  Hz, s  maximal rate, trace and soma constants
-ν_input                 ``nu_max`` (group ``inp``)  Hz      maximal rate of the input units
-1/(ν_max τ_s)           ``spike_weight``            1       trace increment per spike per unit w
-x_k                     ``x_out``                   1       the unit's own spike trace (mean r)
-Σ_window x, r, e, z     ``acc_x, acc_r, ...``       1       window sums
-x̄^f, r̄^f, ē^f         ``rate_free, r_free, ...``  1       free-window averages
-r̄^n                    ``r_nudged``                1       nudged-window average (at sample end)
-======================  ==========================  ======  ======================================
+======================  ===========================  ======  =======================================
+paper                   Brian2                       unit    meaning
+======================  ===========================  ======  =======================================
+u_k                     ``v_soma / V0``              volt    somatic potential (pyr_k)
+r_k = σ(u_k)            ``r``                        1       rate (firing intensity / ν_max)
+ν = ν_max r             ``nu_max*r``                 Hz      firing rate
+φ                       ``phi``                      1       phase of the deterministic encoder
+φ₀                      ``phi0``                     1       its starting phase (per sample, neuron)
+v_B,k (trace)           ``v_basal = basal_ff``       volt    basal potential, mean W_ff,k r_{k-1} V₀
+v_A,k                   ``v_apical``                 volt    apical potential
+W_fb,k r_{k+1} (trace)  ``apical_fb``                volt    feedback trace (hidden layers)
+z_k                     ``z`` (inh_k), ``z_inh``     1       interneuron activity (and its copy)
+B_ii r_i                ``z_self`` (inh_k)           1       graded diagonal term
+Σ_{j≠i} B_ij s_j        ``z_spk`` (inh_k)            1       spike trace of the lateral input
+−β (r_L − y)            ``v_teacher``                volt    teacher current at the output
+W_ff,k, W_fb,k          ``ff_k.w``, ``fb_k.w``       1       weights (as in the rate model)
+B_k, j ≠ i / j = i      ``pyr_to_inh_k.w``,          1       lateral weights: spiking (off-diagonal)
+                        ``pyr_to_inh_diag_k.w``              and graded (diagonal) synapses
+ν_max, τ_s, τ_soma      ``nu_max, tau_s, tau_soma``  Hz, s   maximal rate, trace and soma constants
+ν_input                 ``nu_max`` (group ``inp``)   Hz      maximal rate of the input units
+1/(ν_max τ_s)           ``spike_weight``             1       trace increment per spike per unit w
+x_k                     ``x_out``                    1       the unit's own spike trace (mean r)
+Σ_window x, r, e, z     ``acc_x, acc_r, ...``        1       window sums
+x̄^f, r̄^f, ē^f            ``rate_free, r_free, ...``   1       free-window averages
+r̄^n                     ``r_nudged``                 1       nudged-window average (at sample end)
+======================  ===========================  ======  =======================================
 
 The names in the strings below that are not model variables come from the namespace the
 network builder (:mod:`corinfo_sim.spiking`) passes: V0, tau_soma, tau_s, nu_max, g_L, g_B,

@@ -1,5 +1,5 @@
 # Set-up shared by the project's commands (sourced, not run): creates or reuses the virtual
-# environment, installs the project with its test extra when setup.cfg changed, and installs
+# environment, installs the project with its test and docs extras when setup.cfg changed, and installs
 # the Debian packages it needs (a C++ compiler for Brian2's standalone mode, Fashion-MNIST)
 # when run as root; otherwise it prints the command that installs them.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +28,7 @@ want=$(cat "$root/setup.cfg" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing corinfo_sim and its dependencies into $venv" >&2
   # (this machine's pip configuration warns about absent local indexes: not our concern)
-  "$venv/bin/python" -m pip install -q -e "$root[test]" 2> >(grep -v "^WARNING: Location" >&2) || return 1
+  "$venv/bin/python" -m pip install -q -e "$root[test,docs]" 2> >(grep -v "^WARNING: Location" >&2) || return 1
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

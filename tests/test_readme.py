@@ -17,7 +17,8 @@ README = open(os.path.join(ROOT, "README.md")).read()
 def commands():
     """Commands in code spans and code blocks (a span may wrap over lines)."""
     spans = re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", README, flags=re.S))
-    blocks = [line for block in re.findall(r"```\n(.*?)```", README, flags=re.S) for line in block.splitlines()]
+    fenced = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)  # command blocks have no language
+    blocks = [line for language, block in fenced if not language for line in block.splitlines()]
     return [" ".join(text.split()) for text in spans + blocks if len(text.split()) > 1]
 
 
