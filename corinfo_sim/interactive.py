@@ -146,7 +146,7 @@ class Network(brian2.Network):
         self.fb = _by_layer(self.synapses, "fb")
         self.sample_duration = p.sample_duration
         self.free_duration = p.free_steps * p.dt
-        self.nudged_duration = self.sample_duration - self.free_duration
+        self.nudged_duration = (p.steps_per_sample - p.free_steps) * p.dt
 
     # ---- Brian2 ----------------------------------------------------------------------------
     def _brian2_settings(self):
