@@ -6,6 +6,14 @@ binary as often as needed, each time with new weights, learning rates and presen
 passed through ``run_args``. ``device="runtime"`` builds the same network in Brian2's runtime
 mode with the numpy target instead (no compilation; for small interactive networks; a new
 network per run).
+
+This module owns a built network's life: device, build, build cache, runs, recordings read
+back. It knows nothing of epochs or run folders (:mod:`corinfo_sim.training` does) nor of
+what the network is made of (:mod:`corinfo_sim.network` and the variants do). The public
+functions that use it are ``corinfo_sim.train``, ``evaluate``, ``record_traces`` and
+``run_samples``; the network a user drives sample by sample is ``corinfo_sim.Network``. A
+Session leaves Brian2 in runtime mode when closed; the public functions restore whatever device
+the caller had (``corinfo_sim.brian2state``).
 """
 import gc
 import os

@@ -1,5 +1,11 @@
 """Training and evaluation protocols on a data set: epochs, metrics, checkpoints, resume.
 
+This module owns a run folder from its first file to its status: the epochs, the evaluation
+after each, the health checks, the checkpoint. It runs a compiled network of
+:mod:`corinfo_sim.session` and is called through ``corinfo_sim.train`` and
+``corinfo_sim.evaluate`` (:mod:`corinfo_sim.api`), by the command line, the protocols and every
+point of a sweep alike.
+
 :func:`train` compiles the network once, then runs one compiled epoch after the other. Each
 epoch shows every training sample once (online learning, plasticity after each sample), then
 the whole test split (free phase only), then a few probe samples whose every step is recorded.
