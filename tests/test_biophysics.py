@@ -285,10 +285,11 @@ def test_spike_delay_arrives_d_later(digits):
     assert arrivals > 50
 
 
-@pytest.mark.parametrize("model", ["antisparse", "sparse"])
-def test_rate_fixed_points_do_not_move_with_delays(model, digits):
-    """Free phases run to their fixed points give the same rates with and without delays."""
-    base = make_params(model, "digits", arch=(64, 12, 10), n_free=400, n_nudged=1)
+def test_rate_fixed_points_do_not_move_with_delays(digits):
+    """Free phases run to their fixed points give the same rates with and without delays (the
+    antisparse network; the sparse network's hidden multipliers, η_s = 1e-6, do not settle within
+    a phase, so its end-of-phase state is not a fixed point)."""
+    base = make_params("antisparse", "digits", arch=(64, 12, 10), n_free=400, n_nudged=4)
     weights = init_weights(base.arch, np.random.default_rng(0))
     plan = Plan.make(digits.y_train[:3], test=np.arange(3))
     outputs = []
