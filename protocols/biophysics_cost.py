@@ -11,7 +11,7 @@ binaries' CPU seconds (the training and an evaluation of 50 samples), which othe
 the machine do not stretch.
 
 Run (784-500-10 on the first Fashion-MNIST images if the data set is installed, else on random
-inputs; about 3 minutes of one core, two compiles included)::
+inputs; two compiles)::
 
     .venv/bin/python protocols/biophysics_cost.py --samples 500
 

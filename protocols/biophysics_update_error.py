@@ -23,8 +23,8 @@ The noise-free network itself is the first level (0, or p = 1). Noise levels tak
 compartments unless ``--option`` names one (``noise`` sets ``noise_soma`` and ``noise_dendrite``
 together; ``delay`` sets the three delays together).
 
-Run (digits, 64-100-10, initial weights of seed 0; about 2 minutes per level of the antisparse
-network on one core, compiling included)::
+Run (digits, 64-100-10, initial weights of seed 0; one compile for the level 0 and one for the
+others, then one run of the binary per sample and level)::
 
     .venv/bin/python protocols/biophysics_update_error.py --model antisparse --option noise \\
         --levels 0,0.5,1,2,4,8 --samples 40 --json runs/biophysics_update_error_noise.json
