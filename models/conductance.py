@@ -121,7 +121,7 @@ DEFAULTS = dict(
     tau_inh=5.0 * ms,    # GABA_A conductance decay (cortex 5–10 ms; the fast end)
     g_sd=0.0 * nS,       # soma → dendrite coupling: 0 as in NEST's Urbanczik–Senn neuron (dendrites not loaded)
     dt=1.0 * ms,         # time step: exponential Euler, stable at any step; fixed points do not depend on it
-    t_free=80.0 * ms,    # free phase: 8 membrane time constants (digits, seed 0: 96.11 % after 20 epochs;
+    t_free=80.0 * ms,    # free phase: 8 membrane time constants (ΔV 10 mV, digits, seed 0: 96.11 % after 20 epochs;
                          # 50 ms free, 30 ms nudged: 95.56 %; dt 0.5 ms, 60/30 ms: 95.83 %)
     t_nudged=40.0 * ms,  # nudged phase, continuing from the free state
 )
