@@ -333,7 +333,9 @@ def test_every_study_file_is_a_valid_sweep(tmp_path, name):
         if "not found" in str(e) or "missing" in str(e) or "no such" in str(e).lower():
             pytest.skip(f"the data set of {name} is not on this machine")
         raise
-    assert len(points) == len(spec["seeds"]) * max(1, np.prod([len(v) for v in spec["grid"].values()]))
+    # the grid's combinations, then the listed points, each with every seed
+    grid = int(np.prod([len(v) for v in spec["grid"].values()])) if spec["grid"] else 0
+    assert len(points) == len(spec["seeds"]) * max(1, grid + len(spec.get("points", [])))
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
