@@ -30,7 +30,8 @@ from corinfo_sim.datasets import load_dataset
 from corinfo_sim.errors import CorInfoError
 
 
-def main(argv=None):
+def parse(argv=None):
+    """The command line's options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="antisparse", help="model variant (default antisparse)")
     parser.add_argument("--arch", default="784,500,10", help="layer sizes (default 784,500,10)")
@@ -44,7 +45,11 @@ def main(argv=None):
     parser.add_argument("--delay-ff", type=float, default=2.0, help="forward delay when on, ms (default 2)")
     parser.add_argument("--delay-fb", type=float, default=2.0, help="feedback delay when on, ms (default 2)")
     parser.add_argument("--delay-lateral", type=float, default=1.0, help="lateral delay when on, ms (default 1)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse(argv)
     arch = tuple(int(n) for n in args.arch.split(","))
     dataset = None
     if args.dataset != "random":
