@@ -44,3 +44,23 @@ def runtime_device():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def generated(tmp_path, monkeypatch):
+    """``generate(params, name)``: the build key (a hash of the generated code) of a network,
+    generated without compiling."""
+    from corinfo_sim import buildcache, session as session_module
+    from corinfo_sim.datasets import load_dataset
+    from corinfo_sim.session import Session
+    keys = []
+    monkeypatch.setattr(session_module, "compile_cached",
+                        lambda build_dir, compile, enabled=True: keys.append(buildcache.build_key(build_dir)))
+
+    def generate(params, name):
+        digits = load_dataset("digits")
+        s = Session(params, digits.X_test[:20], digits.y_test[:20], {"train": 10, "test": 10, "probe": 0},
+                    str(tmp_path / name))
+        s.close()
+        return keys[-1]
+    return generate

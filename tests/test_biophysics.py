@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 from brian2 import mV, ms
 
-from corinfo_sim import biophysics, buildcache, session as session_module
+from corinfo_sim import biophysics
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.errors import CorInfoError
 from corinfo_sim.models import VARIANTS, get_variant
 from corinfo_sim.network import CorInfoNetwork, Plan, network_spec, structure
 from corinfo_sim.params import make_params
-from corinfo_sim.session import Session
 from corinfo_sim.weights import init_weights, weight_shapes
 
 EXE = os.path.join(os.path.dirname(sys.executable), "corinfo-sim")
@@ -66,22 +65,6 @@ def test_off_leaves_the_spec_and_structure_as_they_are(model):
     spec = params.variant.network(params)
     assert biophysics.apply(spec, params) is spec
     assert structure(params.replace(**ALL_ON)) != structure(params)
-
-
-@pytest.fixture
-def generated(tmp_path, monkeypatch):
-    """The build key (a hash of the generated code) of a network, generated without compiling."""
-    keys = []
-    monkeypatch.setattr(session_module, "compile_cached",
-                        lambda build_dir, compile, enabled=True: keys.append(buildcache.build_key(build_dir)))
-
-    def generate(params, name):
-        digits = load_dataset("digits")
-        s = Session(params, digits.X_test[:20], digits.y_test[:20], {"train": 10, "test": 10, "probe": 0},
-                    str(tmp_path / name))
-        s.close()
-        return keys[-1]
-    return generate
 
 
 @pytest.mark.standalone

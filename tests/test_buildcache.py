@@ -8,7 +8,7 @@ import pytest
 
 from corinfo_sim.errors import CorInfoError
 from corinfo_sim.spec import UNITS
-from corinfo_sim import buildcache, session as session_module
+from corinfo_sim import buildcache
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.models import VARIANTS, get_variant
 from corinfo_sim.network import Plan, structure
@@ -52,22 +52,6 @@ def test_run_time_parameters_are_exactly_those_that_keep_the_structure(model):
             other = base.replace(**{parameter.name: getattr(base, parameter.name) / 2})
         same = structure(other) == structure(base)
         assert same == parameter.runtime, (parameter.name, "run-time" if same else "compiled in")
-
-
-@pytest.fixture
-def generated(tmp_path, monkeypatch):
-    """Generate a network's code without compiling it; returns its build key."""
-    keys = []
-    monkeypatch.setattr(session_module, "compile_cached",
-                        lambda build_dir, compile, enabled=True: keys.append(buildcache.build_key(build_dir)))
-
-    def generate(params, name):
-        digits = load_dataset("digits")
-        s = Session(params, digits.X_test[:20], digits.y_test[:20], {"train": 10, "test": 10, "probe": 0},
-                    str(tmp_path / name))
-        s.close()
-        return keys[-1]
-    return generate
 
 
 @pytest.mark.standalone
