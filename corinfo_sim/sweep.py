@@ -406,6 +406,7 @@ def run_point(pid, request, out_dir):
     from . import api
     from .brian2state import quiet_logging
     from .training import Diverged, epochs_done, has_run, write_json
+    from .weights import load_weights
     quiet_logging()
     start = time.time()
     info = {"id": pid, "host": socket.gethostname(), "pid": os.getpid(), "build": "-", "build_s": 0.0}
@@ -417,6 +418,8 @@ def run_point(pid, request, out_dir):
             return record
         dataset = api.load_dataset(request["dataset"], request["data_dir"], max_test=request["max_test"])
         params = point_params(request, dataset)
+        if request["init_weights"] and not has_run(out):  # bad weights fail before a network is built
+            load_weights(api.weights_source(request["init_weights"])[0], params.arch, params.model)
         if epochs_done(out) < epochs:
             session, info["build"] = _worker_session(request, dataset, params, out_dir)
             info["build_s"] = session.build_s if info["build"] != "reused" else 0.0
