@@ -311,6 +311,12 @@ def _functions():
     return normal_hash, release_gate, seed, row_gate
 
 
+def normal_hash_function():
+    """The Brian2 function ``normal_hash(key, stream, step, index)``: a standard normal number (of
+    four 16-bit uniform numbers) determined by the counters, the same in C++ and numpy."""
+    return _functions()[0]
+
+
 def sample_keys(params, plan):
     """The key of every slot of ``plan``: drawn from the seed and the plan (as the spiking
     model's encoder phases), so that a run of the same plan draws the same numbers."""
@@ -514,6 +520,7 @@ def apply(spec, params):
                                                    order=-1)])
 
     base_values = spec.plan_values
+    drawn = p_release < 1 or any(float(sigma[kind]) > 0 for kind in sigma)  # delays alone draw nothing
 
     def plan_values(plan):
         out = dict(base_values(plan)) if base_values else {}
@@ -521,6 +528,6 @@ def apply(spec, params):
         return out
 
     return dataclasses.replace(spec, populations=[populations[pop.name] for pop in spec.populations],
-                               pathways=pathways, namespace=namespace, plan_values=plan_values,
-                               delays=delays)
+                               pathways=pathways, namespace=namespace,
+                               plan_values=plan_values if drawn else base_values, delays=delays)
 

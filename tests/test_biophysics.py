@@ -321,3 +321,14 @@ def test_bad_options_give_one_line_and_exit_status_2(option, value, message, tmp
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr, out.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.standalone
+def test_delays_alone_train_compiled(tmp_path):
+    """Delays draw no random numbers: the compiled network, which then has no per-sample key,
+    runs (a delay line is all the options add)."""
+    proc = subprocess.run([EXE, "train", "--dataset", "digits", "--epochs", "1", "--max-train-samples", "20",
+                           "--max-test-samples", "20", "--delay-ff", "1", "--delay-lateral", "1",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "final test accuracy" in proc.stdout
