@@ -497,6 +497,7 @@ class CorInfoNetwork:
         code = [eqs, reset, pop.threshold, *events.values(), *(op.code for op in pop.operations)]
         eqs, namespace, _ = self._declare_run_time_values(pop.name, eqs, pop.namespace, code)
         group = brian2.NeuronGroup(pop.size, eqs, threshold=pop.threshold, reset=reset, method=pop.method,
+                                   refractory=pop.refractory if pop.refractory is not None else False,
                                    namespace=namespace, name=pop.name, events=events,
                                    codeobj_class=GroupCodeObject if self.standalone else None, **timing)
         if traced and pop.layer and self.spec.spikes and pop.threshold:

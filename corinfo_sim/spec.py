@@ -459,6 +459,9 @@ class Population:
         (recorded for the neurons chosen in the layer it belongs to, ``trace_layer``).
     trace_layer : int, optional
         Layer whose tracing also records this population (all of its neurons).
+    refractory : brian2.Quantity, optional
+        Refractory period after a spike (Brian2's ``refractory``; equations flagged
+        ``(unless refractory)`` are held).
     """
 
     name: str
@@ -476,6 +479,7 @@ class Population:
     layer: int = None
     traced: dict = field(default_factory=dict)
     trace_layer: int = None
+    refractory: object = None
 
 
 @dataclasses.dataclass

@@ -230,7 +230,8 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
         ``"neuron i (label)"`` in the legend; in every panel each sample's label neuron is
         underlaid over that sample's steps with a broad line of its colour (``gid="label-highlight"``),
         and the top panel names each sample's label at its onset (Text ``"label c"`` or
-        ``"label c (name)"``, ``gid="label-annotation"``).
+        ``"label c (name)"``, ``gid="label-annotation"``). Spiking variants' spikes of the shown
+        neurons are marked above their soma traces (``gid="spikes"``).
     """
     first = _layer_key(data)
     recorded = layer_numbers(data, f"{first}_L")
@@ -298,6 +299,8 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
             if label_ids:
                 _highlight_labels(ax, t[keep], values, ids, colors, shown_sample, sample_labels)
                 highlighted = highlighted or any(c in ids for c in label_ids)
+            if prefix in LAYER_KEYS:
+                _mark_spikes(ax, data, k, ids, colors, t[keep])
             style.shade_phases(ax, t[keep], phase[keep])
             if sample is not None:
                 style.mark_samples(ax, t[keep], sample[keep])
@@ -327,6 +330,23 @@ def plot_traces(data, layers=None, neurons_per_layer=3, samples=None, legend=Tru
             texts.append("label neuron of the sample")
         fig.legend(handles, texts, loc="outside lower center", ncol=len(handles))
     return axes
+
+
+def _mark_spikes(ax, data, k, ids, colors, t):
+    """The spikes of the shown neurons of layer k (spiking variants: ``spikes_t_L{k}``,
+    ``spikes_i_L{k}``), one row of strokes per neuron in its colour, in a band above the soma
+    traces (``gid="spikes"``), so that the subthreshold potential keeps its scale."""
+    if f"spikes_t_L{k}" not in data:
+        return
+    times = np.asarray(data[f"spikes_t_L{k}"], dtype=float)
+    index = np.asarray(data[f"spikes_i_L{k}"], dtype=int)
+    inside = (times >= t[0]) & (times <= t[-1])
+    bottom, top = ax.get_ylim()
+    row = 0.12 * (top - bottom)
+    for n, (neuron, color) in enumerate(zip(ids, colors)):
+        ax.plot(times[inside & (index == neuron)], np.full(int(np.sum(inside & (index == neuron))), top + (n + 0.5) * row),
+                ls="none", marker="|", ms=4, mew=0.7, color=color, gid="spikes")
+    ax.set_ylim(bottom, top + len(ids) * row)
 
 
 def _plot_synaptic(ax, data, prefix, k, column, neuron, t, keep, phase, units, name, default_unit):

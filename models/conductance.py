@@ -131,7 +131,8 @@ def _quantity(name, unit, help_text, runtime=True, signed=False):
     return Parameter(name, DEFAULTS[name], help_text, kind="quantity", unit=unit, runtime=runtime, signed=signed)
 
 
-PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + (
+#: The membranes and synapses (shared with ``models/conductance_spiking.py``).
+MEMBRANE = (
     _quantity("E_L", "mV", "leak reversal potential E_L (the resting potential)", signed=True),
     _quantity("E_exc", "mV", "reversal potential of the excitatory (AMPA-like) synapses, above E_L + delta_v",
               signed=True),
@@ -145,6 +146,8 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + (
     Parameter("g_sd", DEFAULTS["g_sd"], "coupling conductance soma → each dendrite (the dendrites' load; 0: "
               "dendrites not loaded by the soma)", kind="quantity", unit="nS", runtime=True, signed=True,
               check=lambda v: None if float(v) >= 0 else f"must not be negative, got {float(v / nS):g} nS"),
+)
+PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + MEMBRANE + (
     Parameter("dale", False, "Dale's law: every pathway has one sign; the negative halves of W_ff, W_fb and "
               "B come from inhibitory relay interneurons, the lateral interneurons only inhibit", kind="bool"),
     Parameter("dale_offset", 0.05, "with --dale: the weight both halves of a signed weight start above 0 with "

@@ -454,6 +454,39 @@ def phases(p, plan):
     return shift, offsets, noise_key
 
 
+def input_population(p):
+    """The spiking input layer ``inp``: one unit per pixel, firing at ν_input x through the encoder.
+
+    Its rates are constant within a sample: restarted at the same time before both windows, the
+    input's spike trains are the same in both windows and in the trace time before them. Its own
+    spike trace (``x_out``, window sums ``acc_x``, free average ``rate_free``) is what the
+    plasticity of the pathways it drives reads.
+    """
+    enc, n_free, n_window, steps = p.encoder, p.free_steps, p.window_steps, p.steps_per_sample
+    settle = min(n_free, steps - n_free) - n_window
+    restart = PHASE_RESTART if enc == "deterministic" else ""
+    onset_phase = ONSET_PHASE if enc == "deterministic" else ""
+    return Population(
+        "inp", p.arch[0], input_equations(enc), threshold=threshold(enc, "x"), reset=RESET[enc],
+        events={"free_end": ("step == n_free", "start", 2)},
+        namespace=dict(free_restart=n_free - n_window - settle, nudged_restart=steps - n_window - settle,
+                       nu_max=p.nu_input, spike_weight=float(1 / (p.nu_input * p.tau_s)), stream=0),
+        operations=[Operation(INPUT_LOAD + onset_phase, at="onset", order=8),
+                    Operation(INPUT_FREE_STORE, at="free_end", order=3),
+                    Operation(restart + INPUT_ACCUMULATE, when="start", order=9)])
+
+
+def encoder_values(p, plan, groups):
+    """What the encoders of ``groups`` (the input first, then layer 1, 2, ...) need for a run of
+    ``plan``: the per-slot phase shifts and per-neuron offsets of the deterministic encoder, or
+    the per-slot keys of the Poisson encoders (see :func:`phases`)."""
+    shift, offsets, noise_key = phases(p, plan)
+    if p.encoder != "deterministic":
+        return {"timed": {"noise_key_of_sample": noise_key}}
+    return {"timed": {"phase_of_sample": shift},
+            "variables": {(group, "phase_offset"): values for group, values in zip(groups, offsets)}}
+
+
 def network(p):
     """The spiking network of parameters ``p`` as a :class:`~corinfo_sim.spec.NetworkSpec`.
 
@@ -491,17 +524,8 @@ def network(p):
     free_end = {"free_end": ("step == n_free", "start", 2)}
     restart = PHASE_RESTART if enc == "deterministic" else ""
     onset_phase = ONSET_PHASE if enc == "deterministic" else ""
-    # constant rates: restarted at the same time before both windows, the input's spike trains
-    # are the same in both windows and in the trace time before them (each group and the synapses
-    # it drives get their own maximal rate and spike weight)
     weight_in, weight_pyr = float(1 / (p.nu_input * p.tau_s)), float(1 / (p.nu_max * p.tau_s))
-    populations = [Population(
-        "inp", p.arch[0], input_equations(enc), threshold=threshold(enc, "x"), reset=RESET[enc], events=free_end,
-        namespace=dict(free_restart=n_free - n_window - settle, nudged_restart=steps - n_window - settle,
-                       nu_max=p.nu_input, spike_weight=weight_in, stream=0),
-        operations=[Operation(INPUT_LOAD + onset_phase, at="onset", order=8),
-                    Operation(INPUT_FREE_STORE, at="free_end", order=3),
-                    Operation(restart + INPUT_ACCUMULATE, when="start", order=9)])]
+    populations = [input_population(p)]
     pathways = []
     for k in range(1, L + 1):
         out = k == L
@@ -536,12 +560,7 @@ def network(p):
                                 weight=(f"B{k}", "diag")))
 
     def plan_values(plan):
-        shift, offsets, noise_key = phases(p, plan)
-        if enc != "deterministic":
-            return {"timed": {"noise_key_of_sample": noise_key}}
-        groups = ["inp"] + [f"pyr_{k}" for k in range(1, L + 1)]
-        return {"timed": {"phase_of_sample": shift},
-                "variables": {(group, "phase_offset"): values for group, values in zip(groups, offsets)}}
+        return encoder_values(p, plan, ["inp"] + [f"pyr_{k}" for k in range(1, L + 1)])
 
     return NetworkSpec(
         populations, pathways, namespace=namespace, rate_variables=("r_free", "r_nudged"),

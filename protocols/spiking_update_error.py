@@ -1,5 +1,8 @@
 """Spiking CorInfoMax: how far its average weight update is from the rate model's.
 
+For the spiking network (``--model spiking``, the default) and the conductance-based network
+with integrate-and-fire somata (``--model conductance_spiking``).
+
 Presents the first ``--samples`` training images once, online, with the learning rates × 1e-3
 (the weights barely move, so the summed change is the sum of the one-sample updates at the
 given weights), and compares it with the dense rate oracle's sum (each phase run to its fixed
@@ -11,6 +14,7 @@ Reproduces the README's numbers (section "Spiking CorInfoMax"):
     python protocols/spiking_update_error.py --arch 64,100,10           # one hidden layer: 0.04-0.06
     python protocols/spiking_update_error.py --arch 64,100,100,10       # two: up to 0.44
     python protocols/spiking_update_error.py --arch 64,100,100,10 --weights W.npz --t-free 250
+    python protocols/spiking_update_error.py --model conductance_spiking --arch 64,100,10
 
 The spiking options (``--nu-max``, ``--t-free``, ...) are those of ``corinfo-sim train``.
 Time here (one core, 400 digits samples, compiling included): 61 s for 64,100,10, 96 s for
@@ -33,9 +37,18 @@ from corinfo_sim.spiking import mean_update_error
 from corinfo_sim.weights import init_weights, load_weights
 
 
+#: The variants whose update this measures.
+MODELS = ("spiking", "conductance_spiking")
+
+
 def parse(argv):
+    chosen = argparse.ArgumentParser(add_help=False)
+    chosen.add_argument("--model", default="spiking", choices=MODELS)
+    model = chosen.parse_known_args(argv)[0].model
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="spiking", choices=MODELS,
+                        help="spiking (default) or conductance_spiking; its options follow")
     parser.add_argument("--arch", default="64,100,10", help="layer sizes, input first (default 64,100,10)")
     parser.add_argument("--dataset", default="digits", help="digits, fashion-mnist, mnist, cifar10, cifar100")
     parser.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
@@ -43,7 +56,7 @@ def parse(argv):
     parser.add_argument("--weights", help="weights file (default: initial weights of --seed)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the errors to this file")
-    _parameter_options(parser, get_variant("spiking"), learning=False, skip=("arch",))
+    _parameter_options(parser, get_variant(model), learning=False, skip=("arch",))
     return parser.parse_args(argv)
 
 
@@ -54,8 +67,8 @@ def run(args):
         raise CorInfoError(f"--arch must be layer sizes separated by commas, e.g. 64,100,10, got {args.arch!r}")
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         raise CorInfoError(f"folder of --json {args.json} does not exist: create it first")
-    given = given_values(args, get_variant("spiking"), skip=("arch", "seed"))
-    params = make_params("spiking", arch=arch, seed=args.seed, **given)
+    given = given_values(args, get_variant(args.model), skip=("arch", "seed"))
+    params = make_params(args.model, arch=arch, seed=args.seed, **given)
     data = load_dataset(args.dataset, args.data_dir)
     if not 1 <= args.samples <= len(data.X_train):
         raise CorInfoError(f"--samples must lie in 1..{len(data.X_train)} for {data.name}, got {args.samples}")

@@ -148,4 +148,4 @@ def test_command_line_option(tmp_path, capsys):
             parse_args([command, "--help"])
         helptext = " ".join(capsys.readouterr().out.split())
         assert "--evaluation {batched,network}" in helptext
-        assert "default batched for the models antisparse, bp, ep, fa, sparse, network for conductance, spiking" in helptext
+        assert "default batched for the models antisparse, bp, ep, fa, sparse, network for conductance, conductance_spiking, spiking" in helptext

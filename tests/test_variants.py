@@ -16,7 +16,9 @@ from corinfo_sim.weights import init_weights
 
 ARCH = (64, 6, 10)
 #: Small, fast settings of each variant (the spiking model's phases in ms).
-SMALL = {"spiking": dict(t_free=10 * 0.001, t_nudged=10 * 0.001, t_window=5 * 0.001)}
+SMALL = {"spiking": dict(t_free=10 * 0.001, t_nudged=10 * 0.001, t_window=5 * 0.001),
+         # its dendrites charge with τ_m = 10 ms: long enough for the teacher to make an output spike
+         "conductance_spiking": dict(t_free=30 * 0.001, t_nudged=20 * 0.001, t_window=10 * 0.001)}
 
 
 def small_params(model, **values):
