@@ -1,7 +1,8 @@
 """Spiking CorInfoMax: how far its average weight update is from the rate model's.
 
 For the spiking network (``--model spiking``, the default) and the conductance-based network
-with integrate-and-fire somata (``--model conductance_spiking``).
+with integrate-and-fire somata (``--model conductance_spiking``); the rate-driven conductance
+network (``--model conductance``) on the same measure tells what the membranes alone change.
 
 Presents the first ``--samples`` training images once, online, with the learning rates × 1e-3
 (the weights barely move, so the summed change is the sum of the one-sample updates at the
@@ -38,7 +39,7 @@ from corinfo_sim.weights import init_weights, load_weights
 
 
 #: The variants whose update this measures.
-MODELS = ("spiking", "conductance_spiking")
+MODELS = ("spiking", "conductance_spiking", "conductance")
 
 
 def parse(argv):
@@ -48,7 +49,8 @@ def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="spiking", choices=MODELS,
-                        help="spiking (default) or conductance_spiking; its options follow")
+                        help="spiking (default), conductance_spiking, or the rate-driven conductance network "
+                             "as their reference; its options follow")
     parser.add_argument("--arch", default="64,100,10", help="layer sizes, input first (default 64,100,10)")
     parser.add_argument("--dataset", default="digits", help="digits, fashion-mnist, mnist, cifar10, cifar100")
     parser.add_argument("--data-dir", help="folder with the data set's files (not for digits)")

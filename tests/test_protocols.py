@@ -126,6 +126,9 @@ def test_spiking_update_error_protocol(tmp_path):
         assert f"{e['rel_error']:.3f}" in proc.stdout
     bad = protocol("spiking_update_error", "--arch", "64,12,10", "--nu-max", "-3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nu_max" in bad.stderr
+    # another variant's options come with --model
+    bad = protocol("spiking_update_error", "--model", "conductance_spiking", "--theta", "-1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "theta" in bad.stderr
 
 
 @pytest.mark.standalone
