@@ -31,7 +31,8 @@ class _Parser(argparse.ArgumentParser):
                 owners = _models_with_option(word.split("=")[0])
                 if owners:
                     raise CorInfoError(f"{word.split('=')[0]} is an option of model {' and '.join(owners)}: "
-                                       f"add --model {owners[0]} (see '{self.prog} --model {owners[0]} --help')")
+                                       f"add --model {' or --model '.join(owners)} "
+                                       f"(see '{self.prog} --model {owners[0]} --help')")
         raise CorInfoError(f"{message} (see '{self.prog} --help')")
 
 
