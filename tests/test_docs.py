@@ -13,7 +13,8 @@ def test_the_documentation_site_builds_without_a_warning(tmp_path):
                           timeout=1200)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert "bash scripts/docs.sh" in (ROOT / "README.md").read_text()
-    for page in ("index", "python", "model", "variants/antisparse", "variants/conductance", "cli", "sweeps",
+    for page in ("index", "python", "model", "variants/antisparse", "variants/conductance",
+                 "variants/conductance_spiking", "cli", "sweeps",
                  "traces", "figures", "speed", "troubleshooting", "api", "examples",
                  "generated/corinfo_sim.Network", "generated/corinfo_sim.train"):
         assert (out / f"{page}.html").is_file(), page
