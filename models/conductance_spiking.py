@@ -93,14 +93,14 @@ DEFAULTS = dict(
                               # with sigma_escape 1 mV the rate then follows 400 Hz·clip(u, 0, 1) from 1.5 to 4 mV
     theta_reset=0.0 * mV,     # reset to rest (E_L), as in most cortical LIF models
     t_ref=2.5 * ms,           # absolute refractory period (cortical pyramidal cells 1–3 ms); ν_max = 400 Hz
-    sigma_escape=1.0 * mV,    # membrane fluctuation at rest (in vivo 1–4 mV, Destexhe et al. 2003); the
-                              # grades the rate over the 5 mV range (0.8 mV: 8 Hz at 1 mV, 248 Hz at 3 mV: steeper)
+    sigma_escape=1.0 * mV,    # membrane fluctuation at rest (in vivo 1–4 mV, Destexhe et al. 2003); it grades the
+                              # rate over the 5 mV range (0.8 mV: 8 Hz at 1 mV, 248 Hz at 3 mV: steeper)
     nu_input=400 * Hz,        # input units' maximal rate: the spiking network's (measured there)
     tau_s=4.0 * ms,           # spike traces (the rate estimate, the lateral input): the spiking network's
     dt=0.1 * ms,              # resolves τ_eff ≈ 0.4 ms of the soma and spike times to 4 % of the shortest interval
     t_free=150.0 * ms,        # 50 ms to settle + a 100 ms window: 40 spikes at ν_max, as the spiking network needs
     t_nudged=125.0 * ms,      # 25 ms for the teacher to act + the same window
-    t_window=100.0 * ms,
+    t_window=100.0 * ms,      # averaging window at the end of each phase
 )
 
 
@@ -114,8 +114,10 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + c
     _quantity("theta_reset", "mV", "reset potential after a spike relative to rest (V_reset = E_L + theta_reset), "
               "below theta", runtime=True, signed=True),
     _quantity("t_ref", "ms", "refractory period; the maximal rate nu_max is 1/t_ref"),
-    _quantity("sigma_escape", "mV", "SD of the somata's membrane fluctuation at rest, the same in both "
-              "windows of a sample (it grades the rate; 0: a deterministic soma)", runtime=True, signed=True),
+    Parameter("sigma_escape", DEFAULTS["sigma_escape"], "SD of the somata's membrane fluctuation at rest, the "
+              "same in both windows of a sample (it grades the rate; 0: a deterministic soma)", kind="quantity",
+              unit="mV", runtime=True, signed=True,
+              check=lambda v: None if float(v) >= 0 else f"must not be negative, got {float(v / mV):g} mV"),
     _quantity("nu_input", "Hz", "maximal firing rate of the input units (pixel x fires at nu_input x)", runtime=True),
     _quantity("tau_s", "ms", "time constant of the spike traces (a neuron's rate, the lateral input)", runtime=True),
     _quantity("t_free", "ms", "free phase length"),

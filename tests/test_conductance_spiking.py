@@ -62,6 +62,7 @@ def test_the_two_windows_fire_alike_without_a_teacher(presented):
 
 @pytest.mark.parametrize("changes, message", [
     (dict(theta=-1 * mV), "theta must be a positive potential"),
+    (dict(sigma_escape=-1 * mV), "sigma_escape must not be negative"),
     (dict(theta_reset=4 * mV), "theta_reset = 4 mV must lie below the threshold theta = 3.5 mV"),
     (dict(t_window=200 * ms), "the averaging window t_window = .* must fit into both phases"),
     (dict(t_ref=0.05 * ms), "t_ref = .* must be at least one step"),
