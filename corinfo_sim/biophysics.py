@@ -1,7 +1,8 @@
 """Membrane noise, synaptic failures and transmission delays, for every Brian2 model variant.
 
 The options (:data:`corinfo_sim.spec.BIOPHYSICS`: ``noise_soma``, ``noise_dendrite``,
-``release_prob``, ``release_scale``, ``delay_ff``, ``delay_fb``, ``delay_lateral``) are built by
+``release_prob`` and ``release_prob_ff``, ``release_prob_fb``, ``release_prob_lateral``,
+``release_scale``, ``delay_ff``, ``delay_fb``, ``delay_lateral``) are built by
 :func:`apply`, which rewrites a variant's :class:`~corinfo_sim.spec.NetworkSpec` before the one
 network builder (:class:`corinfo_sim.network.CorInfoNetwork`) turns it into Brian2 objects. No
 variant carries a copy of this code; a variant only declares where its compartments are
@@ -24,7 +25,8 @@ opens conductances and shortens τ, so with input the fluctuation of a conductan
 compartment is smaller than σ.
 
 **Synaptic failures** (``release_prob`` p, ``release_scale``). Every forward, feedback and lateral
-synapse transmits with probability p: a spike-carrying synapse each presynaptic spike
+synapse transmits with probability p (a kind of pathway with its own ``release_prob_ff``,
+``release_prob_fb`` or ``release_prob_lateral`` with that one instead): a spike-carrying synapse each presynaptic spike
 (Bernoulli per spike and synapse), a rate-carrying synapse its contribution w·r_pre at every step
 (Bernoulli per step and synapse: multiplicative noise ξ ∈ {0, 1} with mean p on each term of the
 sum). With ``release_scale`` each transmitted contribution is scaled by 1/p, so the mean drive
@@ -63,8 +65,10 @@ import brian2
 import numpy as np
 
 
-#: The perturbations' options and their values when off.
+#: The perturbations' options and their values when off (a kind's own release probability
+#: unset: ``release_prob`` applies).
 OFF = {"noise_soma": 0 * brian2.mV, "noise_dendrite": 0 * brian2.mV, "release_prob": 1.0,
+       "release_prob_ff": None, "release_prob_fb": None, "release_prob_lateral": None,
        "delay_ff": 0 * brian2.ms, "delay_fb": 0 * brian2.ms, "delay_lateral": 0 * brian2.ms}
 
 #: Delay options by pathway kind.
@@ -99,16 +103,29 @@ def delay_steps(params, kind):
     return int(round(float(value(params, DELAYS[kind]) / params.dt)))
 
 
+def release_p(params, kind):
+    """Release probability of the pathways of kind ``kind``: their own (``release_prob_ff``, ...)
+    if set, else ``release_prob``."""
+    own = value(params, f"release_prob_{kind}")
+    return value(params, "release_prob") if own is None else own
+
+
+def failing(params):
+    """The pathway kinds whose release probability is below 1."""
+    return [kind for kind in DELAYS if release_p(params, kind) < 1]
+
+
 def active(params):
-    """Whether any option is on (noise above 0, release probability below 1, a delay above 0)."""
-    return any(value(params, name) != off for name, off in OFF.items())
+    """Whether any option is on (noise above 0, a release probability below 1, a delay above 0)."""
+    return (any(float(value(params, name)) > 0 for name in ("noise_soma", "noise_dendrite"))
+            or bool(failing(params)) or any(delay_steps(params, kind) for kind in DELAYS))
 
 
 def describe(params):
     """What is compiled in, for the structure key: which options are on and the delays in steps."""
     return {"noise_soma": float(value(params, "noise_soma")) > 0,
             "noise_dendrite": float(value(params, "noise_dendrite")) > 0,
-            "failures": value(params, "release_prob") < 1,
+            "failures": bool(failing(params)),
             "delays": {kind: delay_steps(params, kind) for kind in DELAYS}}
 
 
@@ -414,17 +431,22 @@ def _delay_line(equations, variables):
                        Operation(clear, at="onset", when="start", order=7)]
 
 
-#: What a presynaptic neuron of rate pathways with failures keeps for its synapses' decisions.
+#: What a presynaptic neuron of rate pathways with failures keeps for its synapses' decisions:
+#: a seed per step, and per kind of its failing pathways (``{kind}``) p and the transmitted value.
 SEED_EQUATIONS = """
 bio_seed : integer      # random seed of this step's release decisions of the neuron's synapses
-bio_threshold : integer  # release probability p as a threshold p 2**24 of 24 random bits
-bio_transmit : 1        # value of a transmitted contribution: 1/p (scaled) or 1
+"""
+KIND_EQUATIONS = """
+bio_threshold_{kind} : integer  # release probability p of its {kind} pathways as a threshold p 2**24 of 24 random bits
+bio_transmit_{kind} : 1        # value of a transmitted contribution of its {kind} pathways: 1/p (scaled) or 1
 """
 #: Every step, before the step's inputs are summed.
 SEED_CODE = """
 bio_seed = int(release_seed(bio_key_of_sample(t), {stream}, t_in_timesteps % steps_per_sample, i))
-bio_threshold = int(release_p*16777216)
-bio_transmit = 1 + release_scaled*(16777216.0/bio_threshold - 1)
+"""
+KIND_CODE = """
+bio_threshold_{kind} = int(release_p_{kind}*16777216)
+bio_transmit_{kind} = 1 + release_scaled*(16777216.0/bio_threshold_{kind} - 1)
 """
 
 
@@ -446,11 +468,12 @@ def apply(spec, params):
         return spec
     from .spec import Operation
     sigma = {"soma": value(params, "noise_soma"), "dendrite": value(params, "noise_dendrite")}
-    p_release = value(params, "release_prob")
+    p_release = {kind: release_p(params, kind) for kind in DELAYS}
     normal_hash, release_gate, seed_function, row_gate = _functions()
     namespace = dict(spec.namespace, normal_hash=normal_hash, release_gate=release_gate,
                      release_seed=seed_function, release_row_gate=row_gate,
-                     sigma_soma=sigma["soma"], sigma_dendrite=sigma["dendrite"], release_p=float(p_release),
+                     sigma_soma=sigma["soma"], sigma_dendrite=sigma["dendrite"],
+                     **{f"release_p_{kind}": float(p) for kind, p in p_release.items()},
                      release_scaled=1.0 if params.release_scale else 0.0)
     populations = {pop.name: pop for pop in spec.populations}
 
@@ -474,16 +497,17 @@ def apply(spec, params):
         populations[name] = dataclasses.replace(pop, equations=equations)
 
     # failures and delays
-    pathways, delays, lines, seeded = [], {}, {}, set()
+    pathways, delays, lines, seeded = [], {}, {}, {}
     for pathway in spec.pathways:
         kind = pathway_kind(pathway.name)
         if kind is None:
             pathways.append(pathway)
             continue
         gate = None
-        if p_release < 1:
+        fails = p_release[kind] < 1
+        if fails:
             gate = (f"release_gate(int({_KEY}), {stream('release', pathway.name)}, {_STEP}, i, j, "
-                    "int(release_p*16777216), int(release_scaled))")
+                    f"int(release_p_{kind}*16777216), int(release_scaled))")
         steps = delay_steps(params, kind)
         changes = {}
         if pathway.on_pre:  # spikes: Bernoulli per spike and synapse, Brian2's delay
@@ -498,10 +522,10 @@ def apply(spec, params):
             per_sample = populations[pathway.post].per_sample
             needed = set()
             row_gate = None
-            if p_release < 1:
+            if fails:
                 row_gate = (f"release_row_gate(bio_seed_pre, {stream('release', pathway.name)}, j, "
-                            "bio_threshold_pre, bio_transmit_pre)")
-                seeded.add(pathway.pre)
+                            f"bio_threshold_{kind}_pre, bio_transmit_{kind}_pre)")
+                seeded.setdefault(pathway.pre, set()).add(kind)
             changes["model"] = _gated_summed(pathway.model, row_gate, 0 if per_sample else steps, needed)
             for variable in needed:
                 depth = lines.setdefault(pathway.pre, {})
@@ -512,15 +536,15 @@ def apply(spec, params):
         equations, operations = _delay_line(pop.equations, variables)
         populations[name] = dataclasses.replace(pop, equations=equations, operations=pop.operations + operations)
 
-    for name in sorted(seeded):  # presynaptic populations of rate pathways with failures
+    for name, kinds in sorted(seeded.items()):  # presynaptic populations of rate pathways with failures
         pop = populations[name]
+        code = SEED_CODE.format(stream=stream("seed", name)) + "".join(KIND_CODE.format(kind=k) for k in sorted(kinds))
         populations[name] = dataclasses.replace(
-            pop, equations=pop.equations + SEED_EQUATIONS,
-            operations=pop.operations + [Operation(SEED_CODE.format(stream=stream("seed", name)), when="start",
-                                                   order=-1)])
+            pop, equations=pop.equations + SEED_EQUATIONS + "".join(KIND_EQUATIONS.format(kind=k) for k in sorted(kinds)),
+            operations=pop.operations + [Operation(code, when="start", order=-1)])
 
     base_values = spec.plan_values
-    drawn = p_release < 1 or any(float(sigma[kind]) > 0 for kind in sigma)  # delays alone draw nothing
+    drawn = bool(failing(params)) or any(float(sigma[kind]) > 0 for kind in sigma)  # delays alone draw nothing
 
     def plan_values(plan):
         out = dict(base_values(plan)) if base_values else {}

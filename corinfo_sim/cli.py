@@ -97,7 +97,7 @@ def _shown(parameter, value):
 
 def _default_help(parameter, variant):
     """"default X" of a parameter, with the data sets that bring another value."""
-    if callable(parameter.default):  # per layer: its help says what the default is
+    if callable(parameter.default) or parameter.optional:  # per layer, or unset: its help says what applies
         text = ""
     else:
         text = f"default {parameter.default_text()}"

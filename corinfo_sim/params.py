@@ -42,7 +42,7 @@ class Params:
             given = values.get(name)
             value = parameter.default_for(resolved) if given is None else given
             value = parameter.convert(value)
-            if parameter.check is not None:
+            if parameter.check is not None and value is not None:
                 problem = parameter.check(value)
                 if problem:
                     raise CorInfoError(f"{parameter.shown_name} {problem}")

@@ -135,6 +135,8 @@ class Parameter:
         For quantities: any finite value (a reversal potential), not only positive ones.
     aliases : dict
         Other spellings of a choice's values (``True`` for ``"free"``), read from older files.
+    optional : bool
+        None is a value: the parameter is unset and another one applies (its help says which).
     """
 
     name: str
@@ -150,6 +152,7 @@ class Parameter:
     runtime: bool = False
     signed: bool = False
     aliases: dict = field(default_factory=dict)
+    optional: bool = False
 
     @property
     def cli(self):
@@ -168,6 +171,8 @@ class Parameter:
     def convert(self, value):
         """``value`` in this parameter's type, or CorInfoError."""
         kind, name = self.kind, self.shown_name
+        if value is None and self.optional:
+            return None
         if value is None:
             raise CorInfoError(f"{name} has no value: give one")
         if kind == "quantity":
@@ -285,6 +290,12 @@ def _not_negative(option, unit, example):
     return check
 
 
+def _probability(option):
+    def check(value):
+        return None if 0 < value <= 1 else f"must lie in (0, 1], got {value:g}: e.g. {option} 0.5"
+    return check
+
+
 #: Biophysical perturbations of every Brian2 variant (membrane noise, synaptic failures, delays;
 #: ``corinfo_sim/biophysics.py`` builds them). All off by default; the values of noise and release
 #: probability are set per run, but switching one on (from 0 or from 1) compiles another network,
@@ -301,9 +312,13 @@ BIOPHYSICS = (
               signed=True, check=_not_negative("--noise-dendrite", "mV", 2), label="--noise-dendrite"),
     Parameter("release_prob", 1.0, "release probability p of every forward, feedback and lateral synapse: a "
               "presynaptic spike is transmitted with probability p (Bernoulli per spike and synapse); in the rate "
-              "networks each synapse's contribution is transmitted with probability p at every step (1: off)",
-              check=lambda v: None if 0 < v <= 1 else f"must lie in (0, 1], got {v:g}: e.g. --release-prob 0.5",
-              label="--release-prob"),
+              "networks each synapse's contribution is transmitted with probability p at every step (1: off; "
+              "--release-prob-ff, --release-prob-fb, --release-prob-lateral set one kind of pathway's own)",
+              check=_probability("--release-prob"), label="--release-prob"),
+    *(Parameter(f"release_prob_{kind}", None, f"release probability of the {pathways} pathways alone (unset: "
+                "--release-prob's)", optional=True, check=_probability(f"--release-prob-{kind}"),
+                label=f"--release-prob-{kind}")
+      for kind, pathways in (("ff", "forward"), ("fb", "feedback"), ("lateral", "lateral"))),
     Parameter("release_scale", True, "with --release-prob below 1, scale every transmitted contribution by 1/p so "
               "that the mean drive stays W r (--no-release-scale: the mean drive is p W r)", kind="bool",
               runtime=True),

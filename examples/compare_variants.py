@@ -45,7 +45,7 @@ def main():
             folders.append(folder)
     runs = [cim.load_run(folder) for folder in folders]
     for run in runs:
-        print(f"{run.model}: test accuracy per epoch {[round(100 * a, 2) for a in run.metrics['test_acc']]}")
+        print(f"{run.model}: test accuracy per epoch " + ", ".join(f"{100 * a:.2f}" for a in run.metrics["test_acc"]) + " %")
     try:
         import pandas
         table = pandas.concat({run.model: run.metrics_frame()[["test_acc", "train_s"]] for run in runs}, axis=1)

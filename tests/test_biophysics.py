@@ -230,6 +230,42 @@ def test_spike_failures_transmit_a_fraction_p_of_the_spikes(digits):
     assert abs(sent / spikes - p) < 4 * np.sqrt(p * (1 - p) / spikes)
 
 
+@pytest.mark.parametrize("model", ["antisparse", "spiking"])
+def test_a_kind_of_pathway_fails_with_its_own_probability(model):
+    """``release_prob_fb`` alone gates the feedback pathways and no other; with ``release_prob``
+    set for all, a kind given 1 keeps all its synapses."""
+    params = make_params(model, "digits", arch=(64, 12, 12, 10), release_prob_fb=0.4)
+    assert biophysics.failing(params) == ["fb"]
+    gated = {p.name for p in network_spec(params).pathways if "release_" in p.model + (p.on_pre or "")}
+    kinds = {p.name: biophysics.pathway_kind(p.name) for p in network_spec(params).pathways}
+    assert gated and {kinds[name] for name in gated} == {"fb"}
+    assert gated == {name for name, kind in kinds.items() if kind == "fb"}
+    both = make_params(model, "digits", arch=(64, 12, 10), release_prob=0.5, release_prob_lateral=1.0)
+    assert [biophysics.release_p(both, kind) for kind in ("ff", "fb", "lateral")] == [0.5, 0.5, 1.0]
+    assert biophysics.failing(both) == ["ff", "fb"]
+    assert both.replace(release_prob=0.2).release_prob_ff is None  # unset stays unset: follows --release-prob
+    assert biophysics.release_p(both.replace(release_prob=0.2), "ff") == 0.2
+
+
+def test_own_feedforward_probability_leaves_the_feedback_exact(digits):
+    """Rate network, forward pathways at p = 0.3 and every other pathway at 1: the basal drive of
+    the output layer transmits a fraction p of its terms, scaled by 1/p."""
+    p = 0.3
+    params = make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_ff=p)
+    traces, _ = _probe(params, digits, _one_to_one_output(params, np.random.default_rng(0)), 20)
+    r_pre = traces["rate_L1"][:, :10]
+    ratio = (traces["v_basal_L2"] / float(params.V0 / mV))[r_pre > 1e-3] / r_pre[r_pre > 1e-3]
+    transmitted = ratio > 0.5 / p
+    n = len(ratio)
+    assert abs(transmitted.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+    assert np.allclose(ratio[transmitted], 1 / p) and np.all(ratio[~transmitted] == 0)
+    fb_only = make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_fb=p)
+    traces, _ = _probe(fb_only, digits, _one_to_one_output(fb_only, np.random.default_rng(0)), 20)
+    r_pre = traces["rate_L1"][:, :10]
+    ratio = (traces["v_basal_L2"] / float(fb_only.V0 / mV))[r_pre > 1e-3] / r_pre[r_pre > 1e-3]
+    assert np.allclose(ratio, 1.0)  # the forward pathway transmits every term
+
+
 # ---- delays ----------------------------------------------------------------------------------------------
 def test_rate_delay_line_delivers_the_rate_of_d_steps_before(digits):
     """The basal input of layer 2 at step t is W_ff,2 r_1(t − d/dt), exactly (0 before)."""
@@ -292,6 +328,8 @@ BAD = [
     (dict(noise_dendrite=-0.5 * mV), "--noise-dendrite must not be negative"),
     (dict(release_prob=0.0), "--release-prob must lie in (0, 1]"),
     (dict(release_prob=1.5), "--release-prob must lie in (0, 1]"),
+    (dict(release_prob_fb=0.0), "--release-prob-fb must lie in (0, 1]"),
+    (dict(release_prob_lateral=float("nan")), "--release-prob-lateral must"),
     (dict(delay_ff=-1 * ms), "--delay-ff must not be negative"),
     (dict(delay_fb=1.5 * ms), "--delay-fb 1.5 ms is not a whole number of steps dt = 1 ms"),
     (dict(delay_lateral=11 * ms), "--delay-lateral 11 ms is longer than the shortest phase of a sample (10 ms)"),
@@ -311,6 +349,7 @@ def test_bad_values_are_refused_with_the_option_and_its_bound(values, message):
 @pytest.mark.parametrize("option, value, message", [
     ("--noise-soma", "-2", "--noise-soma must not be negative"),
     ("--release-prob", "0", "--release-prob must lie in (0, 1]"),
+    ("--release-prob-ff", "2", "--release-prob-ff must lie in (0, 1]"),
     ("--delay-ff", "0.3", "--delay-ff 0.3 ms is not a whole number of steps dt = 1 ms"),
     ("--delay-fb", "40", "--delay-fb 40 ms is longer than the shortest phase of a sample (10 ms)"),
 ])

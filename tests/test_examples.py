@@ -29,6 +29,18 @@ def test_every_example_says_what_it_shows_and_how_long_it_takes():
         assert "CORINFO_EXAMPLES_QUICK" in doc, name
 
 
+def test_every_example_is_shown_with_its_output_in_the_documentation():
+    page = (ROOT / "docs" / "examples.rst").read_text()
+    for name in EXAMPLES:
+        stem = name[:-3]
+        output = ROOT / "docs" / "examples" / stem / "output.txt"
+        assert output.read_text().strip(), f"{stem}: run scripts/render_examples.py {stem}"
+        assert f"examples/{stem}/output.txt" in page, stem
+        figures = sorted(p.name for p in output.parent.glob("*.png"))
+        assert figures, f"{stem}: no figure rendered"
+        assert all(f"examples/{stem}/{figure}" in page for figure in figures), stem
+
+
 @pytest.mark.standalone
 def test_membrane_traces(tmp_path):
     stdout = run("membrane_traces.py", tmp_path)
