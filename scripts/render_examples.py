@@ -22,12 +22,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RENDERED = ROOT / "docs" / "examples"
 
 
+def parse(argv):
+    """The examples named in ``argv`` (all when none); exit status 2 and one line for an unknown name."""
+    known = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
+    for name in argv:
+        if name not in known:
+            print(f"error: no example {name!r}: choose among {', '.join(known)}", file=sys.stderr)
+            sys.exit(2)
+    return list(argv) or known
+
+
 def render(name):
     """Run ``examples/<name>.py`` and replace its rendered output; return True if it ran."""
     script = ROOT / "examples" / f"{name}.py"
-    if not script.exists():
-        known = ", ".join(sorted(p.stem for p in (ROOT / "examples").glob("*.py")))
-        sys.exit(f"error: no example {name!r}: choose one of {known}")
     with tempfile.TemporaryDirectory(prefix=f"example_{name}_") as scratch:
         out = pathlib.Path(scratch) / "out"
         env = {key: value for key, value in os.environ.items() if key != "CORINFO_EXAMPLES_QUICK"}
@@ -50,8 +57,7 @@ def render(name):
 
 
 def main(argv):
-    names = argv or sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
-    return 0 if all([render(name) for name in names]) else 1
+    return 0 if all([render(name) for name in parse(argv)]) else 1
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def test_readme_command_parses(command, capsys):
     assert argv[0] == ".venv/bin/python", command
     if argv[1:3] == ["-m", "pytest"]:
         return
-    assert argv[1].startswith("protocols/"), command
+    assert argv[1].startswith(("protocols/", "scripts/")), command
     path = os.path.join(ROOT, argv[1])
     assert os.path.exists(path), command
     spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
