@@ -71,8 +71,10 @@ OFF = {"noise_soma": 0 * brian2.mV, "noise_dendrite": 0 * brian2.mV, "release_pr
        "release_prob_ff": None, "release_prob_fb": None, "release_prob_lateral": None,
        "delay_ff": 0 * brian2.ms, "delay_fb": 0 * brian2.ms, "delay_lateral": 0 * brian2.ms}
 
+#: The kinds of pathway that fail and are delayed (:func:`pathway_kind`).
+KINDS = ("ff", "fb", "lateral")
 #: Delay options by pathway kind.
-DELAYS = {"ff": "delay_ff", "fb": "delay_fb", "lateral": "delay_lateral"}
+DELAYS = {kind: f"delay_{kind}" for kind in KINDS}
 
 #: Execution slot of the delay lines' shift (after every operation at the start of a step: the
 #: summed inputs of the step have read the line).
@@ -112,13 +114,13 @@ def release_p(params, kind):
 
 def failing(params):
     """The pathway kinds whose release probability is below 1."""
-    return [kind for kind in DELAYS if release_p(params, kind) < 1]
+    return [kind for kind in KINDS if release_p(params, kind) < 1]
 
 
 def active(params):
     """Whether any option is on (noise above 0, a release probability below 1, a delay above 0)."""
     return (any(float(value(params, name)) > 0 for name in ("noise_soma", "noise_dendrite"))
-            or bool(failing(params)) or any(delay_steps(params, kind) for kind in DELAYS))
+            or bool(failing(params)) or any(delay_steps(params, kind) for kind in KINDS))
 
 
 def describe(params):
@@ -468,7 +470,7 @@ def apply(spec, params):
         return spec
     from .spec import Operation
     sigma = {"soma": value(params, "noise_soma"), "dendrite": value(params, "noise_dendrite")}
-    p_release = {kind: release_p(params, kind) for kind in DELAYS}
+    p_release = {kind: release_p(params, kind) for kind in KINDS}
     normal_hash, release_gate, seed_function, row_gate = _functions()
     namespace = dict(spec.namespace, normal_hash=normal_hash, release_gate=release_gate,
                      release_seed=seed_function, release_row_gate=row_gate,

@@ -50,7 +50,8 @@ from corinfo_sim.weights import init_weights, load_weights
 #: ``--option`` names: the Params fields each level sets, and their unit.
 OPTIONS = {"noise": (("noise_soma", "noise_dendrite"), brian2.mV),
            "noise_soma": (("noise_soma",), brian2.mV), "noise_dendrite": (("noise_dendrite",), brian2.mV),
-           "release_prob": (("release_prob",), 1.0),
+           "release_prob": (("release_prob",), 1.0), "release_prob_ff": (("release_prob_ff",), 1.0),
+           "release_prob_fb": (("release_prob_fb",), 1.0), "release_prob_lateral": (("release_prob_lateral",), 1.0),
            "delay": (("delay_ff", "delay_fb", "delay_lateral"), brian2.ms),
            "delay_ff": (("delay_ff",), brian2.ms), "delay_fb": (("delay_fb",), brian2.ms),
            "delay_lateral": (("delay_lateral",), brian2.ms)}
