@@ -312,7 +312,8 @@ def build_parser(model=None):
     f.add_argument("name", metavar="NAME", help=f"one of: {', '.join(names)}")
     f.add_argument("--run", required=True, nargs="+", metavar="DIR",
                    help="run folder (or protocol folder); learning-curves and angle: several run, protocol or "
-                        "sweep folders (e.g. one per learning rule) are drawn side by side")
+                        "sweep folders (e.g. one per learning rule) are drawn side by side; sweep: several "
+                        "folders with parts of one sweep (e.g. its seeds run separately) are drawn together")
     f.add_argument("--out", required=True, metavar="FILE", help="output file (.png or .pdf; the other is "
                                                                  "written beside it)")
     f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")
@@ -482,9 +483,9 @@ def cmd_figure(args):
     if args.name == "sweep":
         options.setdefault("x", None)
     runs = args.run
-    if len(runs) > 1 and args.name not in ("learning-curves", "angle"):
+    if len(runs) > 1 and args.name not in ("learning-curves", "angle", "sweep"):
         raise CorInfoError(f"figure {args.name} draws one run folder, got {len(runs)}: several folders are for "
-                           "learning-curves and angle")
+                           "learning-curves, angle and sweep")
     written = make_figure(args.name, runs if len(runs) > 1 else runs[0], args.out, traces=args.traces, **options)
     for path in written:
         print(path)

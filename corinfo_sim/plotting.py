@@ -163,8 +163,9 @@ def plot_sweep(results, x, y=None, axes=None):
 
     Parameters
     ----------
-    results : SweepResult or str
-        From :func:`corinfo_sim.run_sweep`, or a sweep folder.
+    results : SweepResult or str, or a list of them
+        From :func:`corinfo_sim.run_sweep`, or a sweep folder; a list: parts of one sweep (e.g.
+        its seeds run one after the other), drawn together.
     x : str
         The parameter on the x axis (a key of the sweep).
     y : str, optional
@@ -176,7 +177,7 @@ def plot_sweep(results, x, y=None, axes=None):
     matplotlib Axes
     """
     from .figures import sweep as figure
-    rows = figure.load(_folder(results))
+    rows = figure.load([_folder(r) for r in results] if isinstance(results, (list, tuple)) else _folder(results))
     if y is None:
         return figure.plot_accuracy(rows, x, axes=axes)
     return figure.plot_heatmap(rows, x, y, axes=axes)

@@ -65,8 +65,9 @@ def load(run_dir):
 
     Parameters
     ----------
-    run_dir : str or Path
-        Sweep folder (``corinfo-sim sweep SPEC --out DIR``).
+    run_dir : str or Path, or a list of them
+        Sweep folder (``corinfo-sim sweep SPEC --out DIR``), or several folders that hold parts of
+        one sweep (e.g. its seeds run one after the other): their rows together.
 
     Returns
     -------
@@ -80,8 +81,11 @@ def load(run_dir):
     Raises
     ------
     CorInfoError
-        Missing folder or file, missing columns, no rows, or a value that is not a number.
+        Missing folder or file, missing columns, no rows, or a value that is not a number; parts
+        that vary other parameters, or that both hold a point with the same seed.
     """
+    if isinstance(run_dir, (list, tuple)):
+        return _load_parts(run_dir)
     folder = run_folder(run_dir)
     path = folder / "results.csv"
     if not path.is_file():
@@ -113,6 +117,26 @@ def load(run_dir):
         if row["seed"] is None:
             raise CorInfoError(f"{where}, point {row['id'] or '?'}: no seed: {_rerun(folder)}")
         rows.append(row)
+    return rows
+
+
+def _load_parts(folders):
+    """The rows of several sweep folders that are parts of one sweep."""
+    rows, seen, first = [], {}, None
+    for folder in folders:
+        part = load(folder)
+        if first is None:
+            first = (folder, parameters(part))
+        elif parameters(part) != first[1]:
+            raise CorInfoError(f"sweep folders {first[0]} and {folder} vary other parameters "
+                               f"({', '.join(first[1])} against {', '.join(parameters(part))}): draw them one at a time")
+        for row in part:
+            key = tuple(row[name] for name in first[1]) + (row["seed"],)
+            if key in seen:
+                raise CorInfoError(f"sweep folders {seen[key]} and {folder} both hold point {row['id']} with seed "
+                                   f"{row['seed']}: give each point and seed once")
+            seen[key] = folder
+        rows += part
     return rows
 
 
@@ -200,13 +224,20 @@ def _mean_std(values):
 
 
 @style.styled
+def _follows(rows, x, k):
+    """Whether parameter ``k`` has one value per value of ``x`` in ``rows`` (is varied together with it)."""
+    seen = {}
+    return all(seen.setdefault(r[x], r[k]) == r[k] for r in rows)
+
+
 def plot_accuracy(rows, x, axes=None):
     """Final test accuracy (mean ± std over seeds) against parameter ``x``, one line per other setting.
 
     Numeric values of ``x`` go on a numeric axis (logarithmic when all are positive and span a factor
     of 20 or more; points without a value of ``x`` are left out), other values (lists, text) on a
     categorical axis in order of first appearance. Points that share the values of the other
-    parameters form one line, labelled with the values that differ between lines (legend only when
+    parameters form one line (a parameter varied together with ``x``, one value per value of
+    ``x`` as ``noise_dendrite`` with ``noise_soma``, is not another parameter), labelled with the values that differ between lines (legend only when
     there is more than one line). The mean best test accuracy is drawn as a faint dashed line of the
     same colour. Diverged points are red crosses at their final accuracy (at the bottom of the axis
     when they finished no epoch); pending and failed points are left out. The mean and std are over
@@ -239,7 +270,7 @@ def plot_accuracy(rows, x, axes=None):
     order = _categories([r[x] for r in finished], numeric=False)  # first appearance
     position = {v: float(v) for v in order} if numeric else {v: float(i) for i, v in enumerate(order)}
 
-    others = [k for k in parameters(rows) if k != x]
+    others = [k for k in parameters(rows) if k != x and not _follows(rows, x, k)]
     groups = {}
     for r in finished:
         groups.setdefault(tuple(r[k] for k in others), []).append(r)
@@ -409,8 +440,8 @@ def make(run_dir, out, traces=None, x=None, y=None):
 
     Parameters
     ----------
-    run_dir : str or Path
-        Sweep folder holding ``results.csv``.
+    run_dir : str or Path, or a list of them
+        Sweep folder holding ``results.csv``, or several folders with parts of one sweep.
     out : str or Path
         Output file (``.png``, ``.pdf`` or ``.svg``).
     traces : ignored
@@ -425,7 +456,8 @@ def make(run_dir, out, traces=None, x=None, y=None):
     list of Path
     """
     rows = load(run_dir)
-    _check(rows, x, y, where=f"sweep folder {run_folder(run_dir)}")
+    parts = run_dir if isinstance(run_dir, (list, tuple)) else [run_dir]
+    _check(rows, x, y, where="sweep folder " + ", ".join(str(run_folder(part)) for part in parts))
     with style.use():
         ax = plot_accuracy(rows, x) if y is None else plot_heatmap(rows, x, y)
         return save_figure(ax.figure, out)

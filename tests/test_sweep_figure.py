@@ -345,3 +345,36 @@ def test_malformed_results_are_user_errors(tmp_path):
     with pytest.raises(CorInfoError) as err:
         make_figure("sweep", folder, tmp_path / "x.png", x="g_leak")
     assert "no points" in _one_line(err)
+
+
+def test_parts_of_one_sweep_are_drawn_together(tmp_path):
+    """Seeds run as two sweeps: the figure of both folders averages over every seed; folders that vary
+    other parameters, or hold the same point and seed twice, are refused in one line."""
+    points = [{"id": f"p{n:03d}_s{seed}", "seed": seed, "g_leak": g, "final": ACC[(g, "0.25,0.175", seed)]}
+              for n, g in enumerate(["0.1", "0.3", "3"]) for seed in range(3)]
+    first = write_sweep(tmp_path / "s0", [p for p in points if p["seed"] == 0], ["g_leak"])
+    rest = write_sweep(tmp_path / "s12", [p for p in points if p["seed"] > 0], ["g_leak"])
+    rows = sweep_figure.load([first, rest])
+    assert len(rows) == 9
+    ax = sweep_figure.plot_accuracy(rows, "g_leak")
+    means = ax.lines[0].get_ydata()
+    assert np.allclose(means, [np.mean([ACC[(g, "0.25,0.175", s)] for s in range(3)]) for g in ["0.1", "0.3", "3"]])
+    written = make_figure("sweep", [first, rest], tmp_path / "both.png", x="g_leak")
+    assert all(p.stat().st_size for p in written)
+    with pytest.raises(CorInfoError, match="both hold point p000_s0 with seed 0"):
+        sweep_figure.load([first, first])
+    other = write_sweep(tmp_path / "other", [{"id": "p000_s1", "seed": 1, "lr_ff": "0.5", "final": 90.0}], ["lr_ff"])
+    with pytest.raises(CorInfoError, match="vary other parameters") as error:
+        sweep_figure.load([first, other])
+    assert "\n" not in str(error.value)
+
+
+def test_a_parameter_varied_together_with_x_is_not_a_line_of_its_own(tmp_path):
+    """noise_dendrite set equal to noise_soma at every point: one line against noise_soma."""
+    points = [{"id": f"p{n:03d}_s{seed}", "seed": seed, "noise_soma": v, "noise_dendrite": v, "final": 90.0 - n + seed}
+              for n, v in enumerate(["0", "0.1", "1"]) for seed in range(2)]
+    rows = sweep_figure.load(write_sweep(tmp_path / "noise", points, ["noise_soma", "noise_dendrite"]))
+    ax = sweep_figure.plot_accuracy(rows, "noise_soma")
+    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert len(solid) == 1 and np.allclose(solid[0].get_ydata(), [90.5, 89.5, 88.5])
+    assert ax.get_legend() is None or "noise_dendrite" not in " ".join(t.get_text() for t in ax.get_legend().texts)
