@@ -177,7 +177,8 @@ def plot_sweep(results, x, y=None, axes=None):
     matplotlib Axes
     """
     from .figures import sweep as figure
-    rows = figure.load([_folder(r) for r in results] if isinstance(results, (list, tuple)) else _folder(results))
+    several = isinstance(results, (list, tuple)) and not hasattr(results, "out")  # a SweepResult is a list of rows
+    rows = figure.load([_folder(r) for r in results] if several else _folder(results))
     if y is None:
         return figure.plot_accuracy(rows, x, axes=axes)
     return figure.plot_heatmap(rows, x, y, axes=axes)

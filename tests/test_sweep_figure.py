@@ -359,6 +359,9 @@ def test_parts_of_one_sweep_are_drawn_together(tmp_path):
     ax = sweep_figure.plot_accuracy(rows, "g_leak")
     means = ax.lines[0].get_ydata()
     assert np.allclose(means, [np.mean([ACC[(g, "0.25,0.175", s)] for s in range(3)]) for g in ["0.1", "0.3", "3"]])
+    from corinfo_sim import plotting
+    ax = plotting.plot_sweep([str(first), str(rest)], x="g_leak")
+    assert np.allclose(ax.lines[0].get_ydata(), means)
     written = make_figure("sweep", [first, rest], tmp_path / "both.png", x="g_leak")
     assert all(p.stat().st_size for p in written)
     with pytest.raises(CorInfoError, match="both hold point p000_s0 with seed 0"):
