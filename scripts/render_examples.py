@@ -5,7 +5,7 @@ its standard output goes to ``docs/examples/<name>/output.txt`` (the scratch fol
 as ``OUT``) and its figures (``*.png``) beside it. ``docs/examples.rst`` shows each script, its
 output and its figures. Run it from the repository folder after changing an example::
 
-    .venv/bin/python scripts/render_examples.py            # every example, about 4 minutes
+    .venv/bin/python scripts/render_examples.py            # every example: 6 minutes on a shared 2-core machine
     .venv/bin/python scripts/render_examples.py membrane_traces
 
 Exit status 1 when an example fails (its standard error is printed; the rendered output of the
