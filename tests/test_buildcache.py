@@ -28,6 +28,8 @@ def _changed(parameter, value, arch):
         return (arch[0], arch[1] + 1) + tuple(arch[2:])
     if parameter.name == "sparse_layers":
         return (len(arch) - 1,)
+    if value is None and parameter.optional:  # unset (another parameter applies): set it
+        return 0.5
     if parameter.name == "settle_tol" and value == 0:
         return 1e-3  # off -> on: the settling monitor is built
     if parameter.name in ("dt", "t_free", "t_nudged", "t_window"):
