@@ -315,8 +315,8 @@ BIOPHYSICS = (
               "networks each synapse's contribution is transmitted with probability p at every step (1: off; "
               "--release-prob-ff, --release-prob-fb, --release-prob-lateral set one kind of pathway's own)",
               check=_probability("--release-prob"), label="--release-prob"),
-    *(Parameter(f"release_prob_{kind}", None, f"release probability of the {pathways} pathways alone (unset: "
-                "--release-prob's)", optional=True, check=_probability(f"--release-prob-{kind}"),
+    *(Parameter(f"release_prob_{kind}", None, f"release probability of the {pathways} pathways alone (default: "
+                "unset, --release-prob's applies)", optional=True, check=_probability(f"--release-prob-{kind}"),
                 label=f"--release-prob-{kind}")
       for kind, pathways in (("ff", "forward"), ("fb", "feedback"), ("lateral", "lateral"))),
     Parameter("release_scale", True, "with --release-prob below 1, scale every transmitted contribution by 1/p so "
