@@ -223,13 +223,13 @@ def _mean_std(values):
 # ---- one parameter: accuracy against x ----------------------------------------------------------
 
 
-@style.styled
 def _follows(rows, x, k):
     """Whether parameter ``k`` has one value per value of ``x`` in ``rows`` (is varied together with it)."""
     seen = {}
     return all(seen.setdefault(r[x], r[k]) == r[k] for r in rows)
 
 
+@style.styled
 def plot_accuracy(rows, x, axes=None):
     """Final test accuracy (mean ± std over seeds) against parameter ``x``, one line per other setting.
 
@@ -237,8 +237,8 @@ def plot_accuracy(rows, x, axes=None):
     of 20 or more; points without a value of ``x`` are left out), other values (lists, text) on a
     categorical axis in order of first appearance. Points that share the values of the other
     parameters form one line (a parameter varied together with ``x``, one value per value of
-    ``x`` as ``noise_dendrite`` with ``noise_soma``, is not another parameter), labelled with the values that differ between lines (legend only when
-    there is more than one line). The mean best test accuracy is drawn as a faint dashed line of the
+    ``x`` as ``noise_dendrite`` with ``noise_soma``, is not another parameter), labelled with the
+    values that differ between lines (legend only when there is more than one line). The mean best test accuracy is drawn as a faint dashed line of the
     same colour. Diverged points are red crosses at their final accuracy (at the bottom of the axis
     when they finished no epoch); pending and failed points are left out. The mean and std are over
     the ``done`` points (population std).
