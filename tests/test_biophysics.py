@@ -247,22 +247,23 @@ def test_a_kind_of_pathway_fails_with_its_own_probability(model):
     assert biophysics.release_p(both.replace(release_prob=0.2), "ff") == 0.2
 
 
-def test_own_feedforward_probability_leaves_the_feedback_exact(digits):
-    """Rate network, forward pathways at p = 0.3 and every other pathway at 1: the basal drive of
-    the output layer transmits a fraction p of its terms, scaled by 1/p."""
-    p = 0.3
-    params = make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_ff=p)
+def _output_drive_ratio(params, digits):
+    """The output layer's basal drive over the presynaptic rate, per step and synapse (one-to-one
+    weights 1): 0 where the term failed, 1 (or 1/p scaled) where it was transmitted."""
     traces, _ = _probe(params, digits, _one_to_one_output(params, np.random.default_rng(0)), 20)
     r_pre = traces["rate_L1"][:, :10]
-    ratio = (traces["v_basal_L2"] / float(params.V0 / mV))[r_pre > 1e-3] / r_pre[r_pre > 1e-3]
+    return (traces["v_basal_L2"] / float(params.V0 / mV))[r_pre > 1e-3] / r_pre[r_pre > 1e-3]
+
+
+def test_one_kind_failing_leaves_the_other_pathways_exact(digits):
+    """Rate network, forward pathways alone at p = 0.3: the output layer's basal drive transmits a
+    fraction p of its terms, scaled by 1/p; feedback pathways alone at p = 0.3: it is exact."""
+    p = 0.3
+    ratio = _output_drive_ratio(make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_ff=p), digits)
     transmitted = ratio > 0.5 / p
-    n = len(ratio)
-    assert abs(transmitted.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+    assert abs(transmitted.mean() - p) < 4 * np.sqrt(p * (1 - p) / len(ratio))
     assert np.allclose(ratio[transmitted], 1 / p) and np.all(ratio[~transmitted] == 0)
-    fb_only = make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_fb=p)
-    traces, _ = _probe(fb_only, digits, _one_to_one_output(fb_only, np.random.default_rng(0)), 20)
-    r_pre = traces["rate_L1"][:, :10]
-    ratio = (traces["v_basal_L2"] / float(fb_only.V0 / mV))[r_pre > 1e-3] / r_pre[r_pre > 1e-3]
+    ratio = _output_drive_ratio(make_params("antisparse", "digits", arch=(64, 12, 10), release_prob_fb=p), digits)
     assert np.allclose(ratio, 1.0)  # the forward pathway transmits every term
 
 
