@@ -12,7 +12,8 @@ module                                owns
 :mod:`corinfo_sim.interactive`        a built network in runtime mode that a user drives
                                       (:class:`~corinfo_sim.interactive.Network`)
 :mod:`corinfo_sim.session`            a compiled network, built once and run for many plans
-:mod:`corinfo_sim.training`           epochs, evaluation, checkpoints, health checks of a run folder
+:mod:`corinfo_sim.training`           the epochs of a run: plans, test evaluation, health checks
+:mod:`corinfo_sim.runrecord`          a run folder's files: what an epoch writes, what a resume reads
 :mod:`corinfo_sim.sweep`              many runs on Dask workers; each point runs :func:`~corinfo_sim.train`
 :mod:`corinfo_sim.plotting`           figures from run folders or arrays, on the caller's Axes
 :mod:`corinfo_sim.cli`                the ``corinfo-sim`` command line: options → these functions

@@ -93,7 +93,7 @@ def summarize(seed_metrics, protocol_name="", paper_result=""):
 
 def write_summary(out_dir, summary):
     """``summary.json``, ``summary.csv`` and ``summary.md`` in ``out_dir``."""
-    from .training import write_json
+    from .runfolder import write_json
     write_json(os.path.join(out_dir, "summary.json"), summary)
     rows = summary["per_epoch"]
     columns = ["epoch"] + [k for k in rows[0] if k != "epoch"] if rows else ["epoch"]
@@ -161,7 +161,8 @@ def run(protocol, epochs, seeds, out_dir, max_train=None, resume=False, data_dir
     """
     from .datasets import load_dataset
     from .runfolder import locked_folder
-    from .training import epochs_done, has_run, make_session, train
+    from .runrecord import epochs_done, has_run
+    from .training import make_session, train
     dataset = load_dataset(protocol.dataset, data_dir).subset(max_test=max_test)
     with locked_folder(out_dir, what="protocol folder") as folder:
         seed_dir = {s: os.path.join(folder, f"seed_{s}") for s in seeds}

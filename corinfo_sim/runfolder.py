@@ -9,6 +9,7 @@ left empty (bad input found after creating it, Ctrl-C during the compile) is rem
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
 
@@ -103,3 +104,13 @@ def remove_stale_temporaries(folder):
             if name.endswith(".tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(root, name))
+
+
+def write_json(path, data):
+    """Write JSON atomically (a temporary file, flushed to disk, then renamed over ``path``)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

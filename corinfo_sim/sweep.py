@@ -405,7 +405,9 @@ def run_point(pid, request, out_dir):
     _import_brian2()
     from . import api
     from .brian2state import quiet_logging
-    from .training import Diverged, epochs_done, has_run, write_json
+    from .runfolder import write_json
+    from .runrecord import epochs_done, has_run
+    from .training import Diverged
     from .weights import load_weights
     quiet_logging()
     start = time.time()
@@ -478,7 +480,7 @@ def finished_record(run_folder, epochs):
 
     A point needs no more work when it diverged, or is done with at least ``epochs`` epochs.
     """
-    from .training import epochs_done
+    from .runrecord import epochs_done
     info = _read_json(os.path.join(run_folder, "point.json")) or {}
     status = info.get("status", "")
     if status == "diverged" or (status == "done" and epochs_done(run_folder) >= epochs):
@@ -500,7 +502,7 @@ def point_row(point, out_dir, keys):
 
     A point without ``point.json`` is ``unfinished`` when its training started, else ``not started``.
     """
-    from .training import has_run
+    from .runrecord import has_run
     folder = os.path.join(out_dir, "points", point.id)
     info = _read_json(os.path.join(folder, "point.json")) or {}
     metrics = _read_json(os.path.join(folder, "metrics.json")) or {}
@@ -898,7 +900,7 @@ def _kill_children():
 
 
 def _record_failure(folder, info):
-    from .training import write_json
+    from .runfolder import write_json
     path = os.path.join(folder, "points", info["id"])
     os.makedirs(path, exist_ok=True)
     write_json(os.path.join(path, "point.json"), dict(info, host="", build="-"))

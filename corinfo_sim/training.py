@@ -13,42 +13,23 @@ The test split is evaluated either in the compiled network, one sample after the
 (``evaluation="batched"``, the default of the variants whose dense oracle is exactly their
 mathematics) by the free phase of the dense network on the epoch's new weights, many samples at
 once (:func:`corinfo_sim.dense.free_rates`): the same rates, much faster.
-The run folder is locked while a process writes it (:mod:`corinfo_sim.runfolder`). After every
-epoch it is brought up to date:
+The run folder is locked while a process writes it (:mod:`corinfo_sim.runfolder`); its files,
+their order and what a resume reads are :class:`~corinfo_sim.runrecord.RunRecord`'s. An
+interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in progress; ``resume``
+continues it and ends with the same weights and accuracies as an uninterrupted run, since each
+epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
 
-=========================  ===================================================================
-file                       content
-=========================  ===================================================================
-``config.json``            resolved parameters, data set, code and Brian2 versions, device
-``metrics.json``           per-epoch ``train_acc``, ``test_acc``, ``train_s``, ``eval_s``, ...
-``weights.npz``            weights after the last finished epoch (public format)
-``snapshots/``             ``weights_e{E}.npz`` after E epochs (E = 0: the initial weights)
-``diagnostics.npz``        per epoch: forward/backward weight angle per hidden layer; fraction of
-                           active units and mean Σ r per layer (test samples, free phase);
-                           smallest and largest eigenvalue and condition number of every B_k;
-                           with ``settle_tol``, the distribution of the steps each phase took
-                           (``steps_free_*``, ``steps_nudged_*``, ``steps_test_*``: mean, p10, p50,
-                           p90, max over the samples)
-``corinfo.npz``            layerwise correlative information over the steps of the probe samples
-``traces.npz``             membrane traces of the probe samples in the last epoch
-``representations.npz``    free-phase rates of every layer for the test samples (last epoch)
-``checkpoint.json``        the commit point: epochs done and the snapshot that holds their weights
-``status.json``            ``running``, ``done``, ``interrupted``, ``diverged`` or ``collapsed``
-=========================  ===================================================================
-
-``checkpoint.json`` is written last, atomically, after every other file of the epoch: a resume
-reads only it, the snapshot it names (snapshots are never rewritten) and the first entries of
-the cumulative files, so a process killed at any point of the save resumes from a consistent
-state. An interrupted run (Ctrl-C, a crash, SIGKILL) loses at most the epoch in progress;
-``resume`` continues it and ends with the same weights and accuracies as an uninterrupted run,
-since each epoch's presentation order and β signs come from a generator seeded with (seed, epoch).
+Who owns what along one call of :func:`train`: :mod:`corinfo_sim.session` the compiled network
+(it runs a :class:`~corinfo_sim.network.Plan` on given weights and returns the new ones), this
+module the epochs (the plan of each, the test evaluation, the health checks, the metrics) and
+:mod:`corinfo_sim.runrecord` the files. :func:`train` reads top-down: open the record, build
+the session, then for every epoch run it (:func:`_run_epoch`), check it, commit it.
 
 After each epoch the run is checked (:func:`check_health`): non-finite values stop it as
 *diverged*, runaway weights, rates or lateral matrices (:func:`check_lateral`) and a collapse to
 chance accuracy as *collapsed*; the
 weights of the last good epoch stay the run's weights.
 """
-import json
 import os
 import platform
 import subprocess
@@ -63,11 +44,10 @@ from .diagnostics import (B_LOOP_LIMIT, B_NEGATIVE_LIMIT, correlative_informatio
                           layer_activity, layer_angles, settle_summary, silent_units)
 from .errors import CorInfoError
 from .network import Plan
-from .params import Params
 from .runfolder import locked_folder, remove_stale_temporaries
+from .runrecord import RunRecord, epochs_done, has_run
 from .session import RunResult, Session
-from .traces import save_npz as save_traces
-from .weights import atomic_savez, init_weights, load_weights, save_weights
+from .weights import init_weights, load_weights
 
 #: Probe samples (test-split indices) recorded at every step in each epoch, by default.
 PROBE_SAMPLES = (0, 1)
@@ -110,16 +90,6 @@ def environment(device, threads):
     return {"brian2_version": brian2.__version__, "device": device, "threads": threads,
             "numpy_version": np.__version__, "python": platform.python_version(),
             "code_version": code_version()}
-
-
-def write_json(path, data):
-    """Write JSON atomically."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def epoch_plan(params, n_train, n_test, labels, epoch, probe=PROBE_SAMPLES):
@@ -269,25 +239,6 @@ def make_session(params, dataset, build_dir, max_train=None, device="cpp_standal
                    build_cache=build_cache)
 
 
-def has_run(out_dir):
-    """Whether ``out_dir`` holds a training run (finished or not)."""
-    return any(os.path.exists(os.path.join(out_dir, name)) for name in ("checkpoint.json", "metrics.json"))
-
-
-def epochs_done(out_dir):
-    """Epochs committed by the checkpoint of the run in ``out_dir`` (0 if there is none)."""
-    try:
-        with open(os.path.join(out_dir, "checkpoint.json")) as f:
-            return int(json.load(f)["epochs_done"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:  # run folders written before checkpoint.json existed
-        with open(os.path.join(out_dir, "metrics.json")) as f:
-            return int(json.load(f)["epochs_done"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
-
-
 def _plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -357,7 +308,6 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
             f"({dataset.X_train.shape[1]} inputs, {dataset.n_classes} classes): use --arch "
             f"{dataset.X_train.shape[1]},...,{dataset.n_classes}")
     images, labels, n_train, n_test = training_data(dataset, max_train)
-    y_train = labels[:n_train]
     probe = probe_samples(dataset, probe)
     config = {"dataset": dataset.name, "data_source": dataset.source, "image_shape": list(dataset.image_shape),
               "arch": list(params.arch), "n_train": n_train, "n_test": n_test, "max_train_samples": max_train,
@@ -366,20 +316,16 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
               "model": params.model, "params": params.to_dict(), **environment(device, threads)}
     _check_model(params, variant)
     evaluation = evaluation_path(params, evaluation)
-    batched = evaluation == "batched"
     initial = load_weights(init_weights_file, params.arch, params.model)[0] if init_weights_file else None
 
     with locked_folder(out_dir) as folder:
-        paths = {name: os.path.join(folder, name) for name in (
-            "config.json", "metrics.json", "weights.npz", "diagnostics.npz", "corinfo.npz", "traces.npz",
-            "representations.npz", "snapshots", "checkpoint.json", "status.json")}
         remove_stale_temporaries(folder)
         if has_run(folder) and not resume:
             raise CorInfoError(f"{out_dir} already holds a run: continue it with --resume or choose another --out")
-        state = _load_progress(paths, config, params) if resume and has_run(folder) else None
-        if state is not None and state[0]["epochs_done"] >= epochs:
-            progress(f"{out_dir} already holds {_plural(state[0]['epochs_done'], 'epoch')}: nothing to do")
-            return state[0]
+        record = RunRecord.resume(folder, config, params) if resume and has_run(folder) else None
+        if record is not None and record.epochs_done >= epochs:
+            progress(f"{out_dir} already holds {_plural(record.epochs_done, 'epoch')}: nothing to do")
+            return record.metrics
         own_session = session is None
         if own_session:
             session = make_session(params, dataset, os.path.join(folder, "build"), max_train, device,
@@ -388,80 +334,114 @@ def train(params, dataset, epochs, out_dir, init_weights_file=None, resume=False
         try:
             if len(probe) != session.segments["probe"]:
                 raise ValueError("the session was built for another number of probe samples")
-            if session.segments["test"] != (0 if batched else n_test):
+            if session.segments["test"] != (0 if evaluation == "batched" else n_test):
                 raise ValueError(f"the session was built for another evaluation than {evaluation!r}")
-            if state is None:
+            if record is None:
                 weights = initial if initial is not None else init_weights(
                     params.arch, np.random.default_rng(params.seed), params.model)
-                metrics, diag, corinfo = _start(paths, config, params, weights, dataset, device, threads)
+                record = RunRecord.start(
+                    folder, config, {"seed": params.seed, "dataset": dataset.name, "model": params.model,
+                                     "arch": list(params.arch), "params": params.to_dict(),
+                                     **environment(device, threads)},
+                    weights, {"angles": layer_angles(weights), "activity": lateral_spectrum(weights)})
             else:
-                metrics, weights, diag, corinfo = state
-                progress(f"resuming {out_dir} after {_plural(metrics['epochs_done'], 'epoch')}")
-            metrics["build_s"] = session.build_s
-            metrics["evaluation"] = evaluation
+                progress(f"resuming {out_dir} after {_plural(record.epochs_done, 'epoch')}")
+            record.metrics["build_s"] = session.build_s
+            record.metrics["evaluation"] = evaluation
             for note in params.variant.notes(params) if params.variant.notes else ():
                 progress(note)
-            _write_status(paths, "running", epochs_done=metrics["epochs_done"])
-            for epoch in range(metrics["epochs_done"], epochs):
-                plan, order = epoch_plan(params, n_train, session.segments["test"], labels, epoch, probe)
-                factor = params.lr_factor(epoch)
-                result = session.run(plan, weights, lr_factor=factor, params=params,
-                                     on_progress=_epoch_progress(progress, epoch, epochs))
-                out = result.outputs
-                test_steps = []
-                if batched:
-                    rates, eval_s = batched_evaluation(result.weights, dataset.X_test, params, threads, test_steps)
-                    test_out = rates[params.n_layers][0]
-                else:
-                    rates, eval_s = result.rates, result.segment_s.get("test", 0.0)
-                    test_out = out[n_train:n_train + n_test]
-                    if result.steps is not None:
-                        test_steps.append(result.steps["free"][n_train:n_train + n_test])
-                _check_finite(result.weights, (out, test_out), epoch, out_dir)
-                spectrum = lateral_spectrum(result.weights)
-                if collapse_check:
-                    check_health(result.weights, rates, test_out, dataset.y_test, metrics["test_acc"],
-                                 dataset.n_classes, epoch, out_dir)
-                    check_lateral(spectrum, params, epoch, out_dir)
-                acc = {"train_acc": accuracy(out[:n_train], y_train[order]),
-                       "test_acc": accuracy(test_out, dataset.y_test),
-                       "train_top5": accuracy(out[:n_train], y_train[order], top=5),
-                       "test_top5": accuracy(test_out, dataset.y_test, top=5)}
-                weights = result.weights
-                for key, value in acc.items():
-                    metrics[key].append(value)
-                metrics["train_s"].append(result.segment_s.get("train", 0.0))
-                metrics["eval_s"].append(eval_s)
-                metrics["epoch_s"].append(result.seconds + (eval_s if batched else 0.0))
-                metrics["lr_factor"].append(factor)
-                metrics["epochs_done"] = epoch + 1
-                diag["samples_seen"].append((epoch + 1) * n_train)
-                diag["angles"].append(layer_angles(weights))
-                settled = {} if result.steps is None else settle_summary(
-                    result.steps["free"][:n_train], result.steps["nudged"][:n_train], test_steps[0] if test_steps else None)
-                diag["activity"].append({**layer_activity(rates), **spectrum, **settled})
-                if result.traces is not None and params.variant.weights is None:  # CorInfoMax's measure
-                    corinfo[epoch + 1] = _corinfo_of_probe(result.traces, images, weights, params)
-                _save_epoch(paths, epoch + 1, weights, metrics, diag, corinfo, result, n_train, dataset, rates)
-                silent = silent_units(rates, params.n_layers)
-                progress(f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
-                         f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
-                         f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)"
-                         + (f"  [output unit{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} silent on "
-                            "every test sample: never predicted]" if silent else ""))
-            _write_status(paths, "done", epochs_done=metrics["epochs_done"])
+            record.set_status("running", epochs_done=record.epochs_done)
+            for epoch in range(record.epochs_done, epochs):
+                run = _run_epoch(session, record.weights, params, dataset, labels, n_train, epoch, probe, evaluation,
+                                 threads, _epoch_progress(progress, epoch, epochs))
+                _check_epoch(run, params, dataset, record.metrics["test_acc"], epoch, out_dir, collapse_check)
+                record.commit(**_epoch_files(run, params, dataset, images, n_train))
+                progress(_epoch_line(record.metrics, epoch, epochs, silent_units(run["rates"], params.n_layers)))
+            record.set_status("done", epochs_done=record.epochs_done)
         except Diverged as e:
-            _write_status(paths, "collapsed" if isinstance(e, Collapsed) else "diverged",
-                          epochs_done=epochs_done(folder), message=str(e))
+            if record is not None:
+                record.set_status("collapsed" if isinstance(e, Collapsed) else "diverged",
+                                  epochs_done=epochs_done(folder), message=str(e))
             raise
         except KeyboardInterrupt:
-            if os.path.exists(paths["checkpoint.json"]):
-                _write_status(paths, "interrupted", epochs_done=epochs_done(folder))
+            if record is not None and os.path.exists(record.paths["checkpoint.json"]):
+                record.set_status("interrupted", epochs_done=epochs_done(folder))
             raise
         finally:
             if own_session:
                 session.close(keep_build=keep_build)
-    return metrics
+    return record.metrics
+
+
+def _run_epoch(session, weights, params, dataset, labels, n_train, epoch, probe, evaluation, threads, on_progress):
+    """One epoch: train on every training sample, evaluate the test split, record the probe.
+
+    Returns a dict: the session's ``result`` (new weights, outputs, traces, timings), the
+    presentation ``order``, the learning-rate ``factor``, the test split's ``rates``
+    (``{k: (r_free, r_nudged)}``) and ``outputs``, the evaluation's seconds ``eval_s`` and, when
+    the phases settle to a tolerance, the free-phase ``test_steps`` of the test samples.
+    """
+    n_test = len(dataset.y_test)
+    plan, order = epoch_plan(params, n_train, session.segments["test"], labels, epoch, probe)
+    factor = params.lr_factor(epoch)
+    result = session.run(plan, weights, lr_factor=factor, params=params, on_progress=on_progress)
+    test_steps = []
+    if evaluation == "batched":
+        rates, eval_s = batched_evaluation(result.weights, dataset.X_test, params, threads, test_steps)
+        outputs = rates[params.n_layers][0]
+    else:
+        rates, eval_s = result.rates, result.segment_s.get("test", 0.0)
+        outputs = result.outputs[n_train:n_train + n_test]
+        if result.steps is not None:
+            test_steps.append(result.steps["free"][n_train:n_train + n_test])
+    return {"result": result, "order": order, "factor": factor, "rates": rates, "outputs": outputs,
+            "eval_s": eval_s, "test_steps": test_steps[0] if test_steps else None,
+            "batched": evaluation == "batched"}
+
+
+def _check_epoch(run, params, dataset, earlier_test_acc, epoch, out_dir, collapse_check):
+    """Raise :class:`Diverged` or :class:`Collapsed` for an epoch that must not be committed."""
+    result = run["result"]
+    _check_finite(result.weights, (result.outputs, run["outputs"]), epoch, out_dir)
+    if collapse_check:
+        check_health(result.weights, run["rates"], run["outputs"], dataset.y_test, earlier_test_acc,
+                     dataset.n_classes, epoch, out_dir)
+        check_lateral(lateral_spectrum(result.weights), params, epoch, out_dir)
+
+
+def _epoch_files(run, params, dataset, images, n_train):
+    """What :meth:`RunRecord.commit` writes for an epoch: its scores, diagnostics and recordings."""
+    result, order = run["result"], run["order"]
+    weights, out = result.weights, result.outputs[:n_train]
+    y_train = dataset.y_train[:n_train][order]
+    scores = {"train_acc": accuracy(out, y_train), "test_acc": accuracy(run["outputs"], dataset.y_test),
+              "train_top5": accuracy(out, y_train, top=5), "test_top5": accuracy(run["outputs"], dataset.y_test, top=5),
+              "train_s": result.segment_s.get("train", 0.0), "eval_s": run["eval_s"],
+              "epoch_s": result.seconds + (run["eval_s"] if run["batched"] else 0.0), "lr_factor": run["factor"]}
+    settled = {} if result.steps is None else settle_summary(
+        result.steps["free"][:n_train], result.steps["nudged"][:n_train], run["test_steps"])
+    activity = {**layer_activity(run["rates"]), **lateral_spectrum(weights), **settled}
+    corinfo = traces = None
+    if result.traces is not None:
+        if params.variant.weights is None:  # CorInfoMax's measure
+            corinfo = _corinfo_of_probe(result.traces, images, weights, params)
+        traces = dict(result.traces)
+        traces["sample"] = traces["sample"] - n_train  # index into the test split
+        traces["label"] = dataset.y_test[traces["sample"]]
+    n_rep = min(N_REPRESENTATIONS, len(dataset.y_test))
+    representations = {"labels": dataset.y_test[:n_rep],
+                       **{f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in run["rates"].items()}}
+    return dict(weights=weights, scores=scores, angles=layer_angles(weights), activity=activity, corinfo=corinfo,
+                traces=traces, representations=representations)
+
+
+def _epoch_line(metrics, epoch, epochs, silent):
+    """The progress line of a committed epoch."""
+    return (f"epoch {epoch + 1:>3}/{epochs}  train {100 * metrics['train_acc'][-1]:6.2f} %  "
+            f"test {100 * metrics['test_acc'][-1]:6.2f} %  "
+            f"({metrics['train_s'][-1]:.1f} s train, {metrics['eval_s'][-1]:.1f} s test)"
+            + (f"  [output unit{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} silent on "
+               "every test sample: never predicted]" if silent else ""))
 
 
 def _epoch_progress(progress, epoch, epochs):
@@ -470,23 +450,6 @@ def _epoch_progress(progress, epoch, epochs):
     if update is None:
         return None
     return lambda segment, done, total: update(f"epoch {epoch + 1}/{epochs} {segment}", done, total)
-
-
-def _start(paths, config, params, weights, dataset, device, threads):
-    """First files of a new run: config, the initial weights, and the checkpoint of epoch 0."""
-    metrics = {"train_acc": [], "test_acc": [], "train_top5": [], "test_top5": [], "train_s": [],
-               "eval_s": [], "epoch_s": [], "lr_factor": [], "epochs_done": 0, "build_s": None,
-               "seed": params.seed, "dataset": dataset.name, "model": params.model, "arch": list(params.arch),
-               "params": params.to_dict(), **environment(device, threads)}
-    diag = {"samples_seen": [0], "angles": [layer_angles(weights)], "activity": [lateral_spectrum(weights)]}
-    write_json(paths["config.json"], config)
-    os.makedirs(paths["snapshots"], exist_ok=True)
-    save_weights(_snapshot(paths, 0), weights, params.model)
-    save_weights(paths["weights.npz"], weights, params.model)
-    _save_diagnostics(paths, diag, 1)
-    write_json(paths["metrics.json"], metrics)
-    _write_checkpoint(paths, 0)
-    return metrics, diag, {}
 
 
 def evaluate(weights, dataset, params, device="cpp_standalone", build_dir=None, threads=1, variant=None,
@@ -673,125 +636,3 @@ def _corinfo_of_probe(traces, images, weights, params):
         rates = [np.tile(x, (steps, 1))] + [traces[f"rate_L{k}"][rows] for k in range(1, params.n_layers + 1)]
         per_sample.append(correlative_information(rates, weights, params.epsilon))
     return {key: np.stack([d[key] for d in per_sample]) for key in per_sample[0]}
-
-
-def _after_write(name, epochs_done):
-    """Called after each file of a checkpoint is written (tests replace it to inject a kill)."""
-
-
-def _snapshot(paths, epochs_done):
-    return os.path.join(paths["snapshots"], f"weights_e{epochs_done:03d}.npz")
-
-
-def _save_diagnostics(paths, diag, n_train):
-    angles = {}
-    if diag["angles"][0]:
-        for k in diag["angles"][0]:
-            angles[f"angle_L{k}"] = np.array([a[k] for a in diag["angles"]])
-    names = sorted({key for entry in diag["activity"] for key in entry})
-    activity = {key: np.array([entry.get(key, np.nan) for entry in diag["activity"]]) for key in names}
-    samples = np.array(diag["samples_seen"], dtype=np.int64)
-    atomic_savez(paths["diagnostics.npz"], samples_seen=samples, epoch=samples / max(n_train, 1), **angles,
-                 **activity)
-
-
-def _write_checkpoint(paths, epochs_done):
-    """The commit point of an epoch: written last, atomically."""
-    snapshot = os.path.relpath(_snapshot(paths, epochs_done), os.path.dirname(paths["checkpoint.json"]))
-    write_json(paths["checkpoint.json"], {"epochs_done": epochs_done, "weights": snapshot})
-
-
-def _write_status(paths, status, **fields):
-    write_json(paths["status.json"], {"status": status, "pid": os.getpid(), **fields})
-
-
-def _save_epoch(paths, epochs_done, weights, metrics, diag, corinfo, result, n_train, dataset, test_rates):
-    """Write the files of a finished epoch, the checkpoint last (see the module docstring).
-
-    ``test_rates`` are the ``{k: (r_free, r_nudged)}`` of the test samples.
-    """
-    model = metrics.get("model")
-    save_weights(_snapshot(paths, epochs_done), weights, model)
-    _after_write("snapshot", epochs_done)
-    _save_diagnostics(paths, diag, n_train)
-    _after_write("diagnostics.npz", epochs_done)
-    if corinfo:
-        epochs = sorted(corinfo)
-        arrays = {key: np.stack([corinfo[e][key] for e in epochs]) for key in corinfo[epochs[0]]}
-        steps = arrays[next(iter(arrays))].shape[-1]
-        p = Params.from_dict(metrics["params"])
-        atomic_savez(paths["corinfo.npz"], epoch=np.array(epochs), t=np.arange(steps) * float(p.dt / brian2.ms),
-                     phase=(np.arange(steps) >= p.free_steps).astype(np.int8), **arrays)
-        _after_write("corinfo.npz", epochs_done)
-    if result.traces is not None:
-        traces = dict(result.traces)
-        traces["sample"] = traces["sample"] - n_train  # index into the test split
-        traces["label"] = dataset.y_test[traces["sample"]]
-        save_traces(paths["traces.npz"], traces)
-        _after_write("traces.npz", epochs_done)
-    n_rep = min(N_REPRESENTATIONS, len(dataset.y_test))
-    reps = {f"h_L{k}": free[:n_rep].astype(np.float32) for k, (free, _) in test_rates.items()}
-    atomic_savez(paths["representations.npz"], labels=dataset.y_test[:n_rep], **reps)
-    _after_write("representations.npz", epochs_done)
-    save_weights(paths["weights.npz"], weights, model)
-    _after_write("weights.npz", epochs_done)
-    write_json(paths["metrics.json"], metrics)
-    _after_write("metrics.json", epochs_done)
-    _write_checkpoint(paths, epochs_done)
-    _after_write("checkpoint.json", epochs_done)
-
-
-def _load_progress(paths, config, params):
-    """Metrics, weights, diagnostics and correlative information of the last checkpoint."""
-    try:
-        with open(paths["config.json"]) as f:
-            old = json.load(f)
-        with open(paths["metrics.json"]) as f:
-            metrics = json.load(f)
-    except (OSError, ValueError) as e:
-        raise CorInfoError(f"cannot resume: {paths['metrics.json']} or config.json is unreadable ({e}); "
-                           f"start a new run with another --out") from None
-    now = config["params"]
-    try:  # compared as values: "1. ms" (older run folders) is "1.0 ms"
-        saved = old["params"]
-        changed = params.differences(Params.from_dict(saved))
-    except (AttributeError, KeyError, TypeError, ValueError):
-        raise CorInfoError(f"cannot resume: {paths['config.json']} holds no readable parameters; "
-                           f"start a new run with another --out") from None
-    if changed:
-        raise CorInfoError(
-            "cannot resume: the run folder was made with other parameters ("
-            + ", ".join(f"{name} {saved.get(name)!r}, now {now.get(name)!r}" for name in changed)
-            + "); use the same options or another --out")
-    for key in ("dataset", "model", "arch", "n_train", "n_test", "init_weights", "probe_samples"):
-        if old.get(key) != config.get(key):
-            raise CorInfoError(
-                f"cannot resume: the run folder was made with a different {key} "
-                f"({old.get(key)!r} vs {config.get(key)!r}); use the same options or another --out")
-    if os.path.exists(paths["checkpoint.json"]):
-        done = epochs_done(os.path.dirname(paths["checkpoint.json"]))
-        weights_file = _snapshot(paths, done)
-    else:  # a run folder written before checkpoint.json existed
-        done, weights_file = metrics["epochs_done"], paths["weights.npz"]
-    weights, _ = load_weights(weights_file, params.arch, params.model)
-    if len(metrics.get("test_acc", [])) < done:
-        raise CorInfoError(f"cannot resume: {paths['metrics.json']} holds fewer epochs than the checkpoint; "
-                           f"start a new run with another --out")
-    # drop whatever a killed epoch may have written after the last checkpoint
-    metrics["epochs_done"] = done
-    for key in ("train_acc", "test_acc", "train_top5", "test_top5", "train_s", "eval_s", "epoch_s", "lr_factor"):
-        metrics[key] = metrics.get(key, [])[:done]
-    with np.load(paths["diagnostics.npz"]) as d:
-        diag = {"samples_seen": [int(s) for s in d["samples_seen"][:done + 1]]}
-        keys = sorted(k for k in d.files if k.startswith("angle_L"))
-        diag["angles"] = [{int(key[7:]): float(d[key][e]) for key in keys} for e in range(done + 1)]
-        keys = [k for k in d.files if k.startswith(("active_L", "sum_r_L", "silent_L", "B_"))]
-        diag["activity"] = [{key: float(d[key][e]) for key in keys if np.isfinite(d[key][e])}
-                            for e in range(done + 1)]
-    corinfo = {}
-    if os.path.exists(paths["corinfo.npz"]):
-        with np.load(paths["corinfo.npz"]) as c:
-            for n, e in enumerate(c["epoch"]):
-                if e <= done:
-                    corinfo[int(e)] = {k: c[k][n] for k in c.files if k.startswith("I_")}
-    return metrics, weights, diag, corinfo

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from corinfo_sim import training
+from corinfo_sim import runrecord, training
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.params import Params
 from corinfo_sim.progress import Reporter
@@ -276,11 +276,11 @@ def test_a_kill_at_any_point_of_the_save_resumes_to_the_same_run(tmp_path, digit
     def kill(name, epochs_done):
         if epochs_done == 2 and name == point:
             raise Killed(name)
-    monkeypatch.setattr(training, "_after_write", kill)
+    monkeypatch.setattr(runrecord, "_after_write", kill)
     with pytest.raises(Killed):
         training.train(p, data, 2, str(tmp_path / "run"), device="runtime", progress=quiet)
     monkeypatch.undo()
-    done = training.epochs_done(str(tmp_path / "run"))
+    done = runrecord.epochs_done(str(tmp_path / "run"))
     assert done == (2 if point == "checkpoint.json" else 1)
     resumed = training.train(p, data, 2, str(tmp_path / "run"), device="runtime", progress=quiet, resume=True)
     for key in ("train_acc", "test_acc", "epochs_done", "lr_factor"):
