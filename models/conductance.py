@@ -456,6 +456,18 @@ COMPARTMENTS = {"soma": [("v_soma", "exp(-dt*(g_Ls + g_B + g_A)/C_soma)")],
                              ("v_apical", "exp(-dt*(g_Ld + g_sd)/C_dend)")]}
 
 
+def _dataset_defaults():
+    """The rate model's settings per data set (phases in ms, as the spiking model's), and the
+    rate's span ΔV where a data set needs another than the general default."""
+    settings = spiking.rate_settings_in_milliseconds()
+    # Fashion-MNIST, 784-500-10, one epoch, seed 0: ΔV 5 mV 77.51 %, 2.5 mV 79.74 %, 2 mV 80.23 %
+    # (antisparse 82.22 %): 784 pixels open many more conductances than digits' 64, so the
+    # shunting and the saturation (which grow with ΔV) cost more; digits keeps 5 mV (96.57 %
+    # against 95.74 % at 2.5 mV, 3 seeds). The other data sets are not on these machines: untested.
+    settings["fashion-mnist"] = dict(settings["fashion-mnist"], delta_v=2.0 * mV)
+    return settings
+
+
 def timing(p):
     """Steps of a sample from the phase lengths; τ = τ_m."""
     free = int(round(float(p.t_free / p.dt)))
@@ -498,7 +510,7 @@ VARIANT = Variant(
     timing=timing,
     network=network,
     oracle=oracle,
-    dataset_defaults=spiking.rate_settings_in_milliseconds(),  # phases in ms, as the spiking model's
+    dataset_defaults=_dataset_defaults(),
     validate=validate,
     exact_oracle=False,
 )

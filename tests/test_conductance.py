@@ -205,6 +205,14 @@ def test_bad_values_give_one_line(changes, message):
     assert "\n" not in str(err.value)
 
 
+def test_the_rate_span_is_set_per_data_set():
+    """Fashion-MNIST's 784 pixels run closer to the abstract limit (ΔV 2 mV) than digits (5 mV);
+    an explicit value wins over the data set's."""
+    assert make_params("conductance", dataset="fashion-mnist").delta_v == 2 * mV
+    assert make_params("conductance", dataset="digits").delta_v == 5 * mV
+    assert make_params("conductance", dataset="fashion-mnist", delta_v=5 * mV).delta_v == 5 * mV
+
+
 def test_units_follow_the_paper_ratios():
     p = make_params("conductance", dataset="fashion-mnist")
     g = conductance.units(p)
