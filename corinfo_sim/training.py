@@ -1,7 +1,7 @@
-"""Training and evaluation protocols on a data set: epochs, metrics, checkpoints, resume.
+"""Training and evaluation protocols on a data set: epochs, metrics, health checks, resume.
 
-This module owns a run folder from its first file to its status: the epochs, the evaluation
-after each, the health checks, the checkpoint. It runs a compiled network of
+This module owns the epochs of a run: the plan of each, the evaluation after it, the health
+checks. It runs a compiled network of
 :mod:`corinfo_sim.session` and is called through ``corinfo_sim.train`` and
 ``corinfo_sim.evaluate`` (:mod:`corinfo_sim.api`), by the command line, the protocols and every
 point of a sweep alike.
@@ -23,12 +23,11 @@ Who owns what along one call of :func:`train`: :mod:`corinfo_sim.session` the co
 (it runs a :class:`~corinfo_sim.network.Plan` on given weights and returns the new ones), this
 module the epochs (the plan of each, the test evaluation, the health checks, the metrics) and
 :mod:`corinfo_sim.runrecord` the files. :func:`train` reads top-down: open the record, build
-the session, then for every epoch run it (:func:`_run_epoch`), check it, commit it.
+the session, then for every epoch run it (``_run_epoch``), check it, commit it.
 
 After each epoch the run is checked (:func:`check_health`): non-finite values stop it as
 *diverged*, runaway weights, rates or lateral matrices (:func:`check_lateral`) and a collapse to
-chance accuracy as *collapsed*; the
-weights of the last good epoch stay the run's weights.
+chance accuracy as *collapsed*; the weights of the last good epoch stay the run's weights.
 """
 import os
 import platform

@@ -34,8 +34,8 @@ with C dV_s/dt = g_Ls (E_L − V_s) + g_B (V_b − V_s) + g_A (V_a − V_s), is 
 with g_Ls : g_B : g_A = g_L : 1/ε : 1/ε (1 at the output) and τ = C_soma/g_unit.
 ``tests/test_conductance.py`` checks that fixed points and the one-sample weight update converge
 to the dense oracle of the antisparse network at that order. Away from the limit (the defaults:
-E_exc − E_L = 70 mV, E_L − E_inh = 10 mV, ΔV = 5 mV) inhibition is strongly shunting and
-excitation compresses, so the network computes a saturating version of W r.
+E_exc − E_L = 70 mV, E_L − E_inh = 10 mV, ΔV = 5 mV, 2 mV on Fashion-MNIST) inhibition is
+strongly shunting and excitation compresses, so the network computes a saturating version of W r.
 
 **Plasticity**, once per sample from the free (or +β) and the nudged state, local at each
 synapse:
