@@ -130,7 +130,8 @@ class RunRecord:
         CorInfoError
             The folder was made with other parameters or data, or its files are unreadable.
         """
-        paths = {name: os.path.join(folder, name) for name in FILES}
+        record = cls(folder, None, None, None, {}, config["n_train"])
+        paths = record.paths
         try:
             with open(paths["config.json"]) as f:
                 old = json.load(f)
@@ -156,7 +157,7 @@ class RunRecord:
                 raise CorInfoError(
                     f"cannot resume: the run folder was made with a different {key} "
                     f"({old.get(key)!r} vs {config.get(key)!r}); use the same options or another --out")
-        record = cls(folder, metrics, None, None, {}, config["n_train"])
+        record.metrics = metrics
         if os.path.exists(paths["checkpoint.json"]):
             done = epochs_done(folder)
             weights_file = record._snapshot(done)
