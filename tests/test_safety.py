@@ -62,6 +62,8 @@ def _health(weights=None, rates=None, outputs=None, labels=None, earlier=(), n_c
 def test_health_check_passes_healthy_networks():
     _health()                                     # random outputs at chance, nothing earlier
     _health(earlier=[0.12, 0.13])                 # never above chance: not a collapse
+    slow = np.eye(10)[np.where(np.arange(360) < 42, np.arange(360) % 10, (np.arange(360) + 1) % 10)] + 1e-3
+    _health(outputs=slow, labels=np.arange(360) % 10, earlier=[0.1, 0.1722])  # a slow start: 17.2 % then 11.7 %
     W = init_weights((64, 12, 10), np.random.default_rng(1))
     W["B1"] *= 1e6                                # lateral weights of silent units grow by design
     _health(weights=W)
@@ -98,6 +100,12 @@ def test_health_check_finds_collapses(case, words):
     for word in words:
         assert word.lower() in str(err.value).lower(), str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_fall_to_chance_must_be_significant():
+    assert not training.significant_drop(0.1722, 0.1167, 360)   # 2.1 standard errors
+    assert training.significant_drop(0.25, 0.11, 360)
+    assert training.significant_drop(0.9, 0.1, 100)
 
 
 def test_chance_bound_follows_the_test_set_size():
