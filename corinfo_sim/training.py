@@ -548,9 +548,9 @@ def check_health(weights, rates, test_outputs, test_labels, earlier_test_acc, n_
     Collapsed means any of: a forward or feedback weight beyond :data:`WEIGHT_LIMIT`; a recorded
     rate beyond :data:`RATE_LIMIT`; the same output for every one of at least 20 test samples of
     several classes; a test accuracy within chance (:func:`chance_bound`) after an earlier
-    epoch was above it, by a significant fall (:func:`significant_drop`); or a test accuracy below chance (no network that learns is worse than
-    guessing: the neural dynamics do not settle, e.g. an Euler step η too large for the
-    conductances).
+    epoch was above it, by a significant fall (:func:`significant_drop`); or a test accuracy
+    below chance (no network that learns is worse than guessing: the neural dynamics do not
+    settle, e.g. an Euler step η too large for the conductances).
 
     Parameters
     ----------

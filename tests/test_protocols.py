@@ -145,3 +145,36 @@ def test_sparse_protocol_with_the_authors_discretisation(tmp_path):
     assert "authors' discretisation" in proc.stdout
     with np.load(out / "seed_0" / "traces.npz") as tr:
         assert "s_L2" in tr.files and np.all(tr["s_L2"] >= 0)
+
+
+def _rate_run_folder(path, **overrides):
+    """A run folder as training leaves it after epoch 0: config.json and the initial snapshot."""
+    from corinfo_sim.params import make_params
+    from corinfo_sim.weights import init_weights, save_weights
+    params = make_params("antisparse", arch=(64, 12, 10), **overrides)
+    (path / "snapshots").mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"dataset": "digits", "params": params.to_dict()}))
+    save_weights(path / "snapshots" / "weights_e000.npz", init_weights((64, 12, 10), np.random.default_rng(0)))
+    return params
+
+
+def test_dense_trace_protocol(tmp_path):
+    _rate_run_folder(tmp_path / "run", lr_ff=(1e-3, 1e-3), lr_fb=(1e-3,))
+    lines = {}
+    for factor in (1, 2):
+        out = tmp_path / f"trace{factor}.json"
+        proc = protocol("dense_trace", tmp_path / "run", "--samples", "12", "--every", "5", "--probe", "30",
+                        "--lr-factor", factor, "--json", out)
+        assert proc.returncode == 0, proc.stderr
+        lines[factor] = json.loads(out.read_text())["lines"]
+        assert [line["sample"] for line in lines[factor]] == [5, 10, 12]
+        assert all(len(line["sum_r"]) == 2 and 0 <= line["test_acc"] <= 1 for line in lines[factor])
+        assert f"{100 * lines[factor][-1]['test_acc']:6.1f}" in proc.stdout
+    # the same samples in the same order: twice the rates move the weights about twice as far
+    for key in ("Wff1", "Wff2", "Wfb1"):
+        first, second = lines[1][-1]["change"][key], lines[2][-1]["change"][key]
+        assert first > 0 and 1.8 < second / first < 2.2, (key, first, second)
+    bad = protocol("dense_trace", tmp_path, "--samples", "3")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
+    bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "weights_e004.npz" in bad.stderr
