@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from corinfo_sim.api import run_config
 from corinfo_sim.cli import guarded
 from corinfo_sim.datasets import load_dataset
 from corinfo_sim.dense import free_rates, train_sample
@@ -56,11 +57,10 @@ def parse(argv):
 
 
 def _run_params(run):
+    config = run_config(run)
     try:
-        with open(os.path.join(run, "config.json")) as f:
-            config = json.load(f)
         params = Params.from_dict(config["params"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise CorInfoError(f"{run} is not a run folder with a readable config.json ({error}): give the --out of a "
                            "corinfo-sim train run")
     if params.model not in MODELS:
