@@ -109,6 +109,9 @@ class DenseParams:
         η_s,k, the step size of each layer's multiplier potential ``q_k``, one per layer
         k = 1..L (entries of layers that are not sparse are ignored). Required (length L)
         when ``sparse_layers`` is not empty.
+    gate_clipped : bool
+        No forward or feedback plasticity onto a neuron whose rate sits at a bound of its rate
+        function (0, or 1 for the hard sigmoid) in both contrasted states (:func:`clipped`).
     """
 
     epsilon: float = 0.15
@@ -125,6 +128,7 @@ class DenseParams:
     settle_tol: float = 0.0
     sparse_layers: tuple = field(default=())
     eta_s: tuple = field(default=())
+    gate_clipped: bool = False
 
     def __post_init__(self):
         schedule = self.eta_schedule
@@ -423,18 +427,34 @@ def train_sample(W, x, y, beta, lr_ff, lr_fb, p, states=None):
             states["minus"] = minus.as_dict()
     updates = {}
     for k in range(1, L + 1):
+        # the rows of neurons clipped in both states do not learn (gate_clipped)
+        gate = ~clipped(r_a[k], r_b[k], k in p.sparse_layers)[:, None] if p.gate_clipped else 1.0
         Wff = W[f"Wff{k}"]
         e_a, e_b = r_a[k] - Wff @ r_a[k - 1], r_b[k] - Wff @ r_b[k - 1]
-        updates[f"Wff{k}"] = lr_ff[k - 1] / contrast_beta * (np.outer(e_a, r_a[k - 1]) - np.outer(e_b, r_b[k - 1]))
+        updates[f"Wff{k}"] = gate * lr_ff[k - 1] / contrast_beta * (np.outer(e_a, r_a[k - 1])
+                                                                   - np.outer(e_b, r_b[k - 1]))
         if k < L:
             Wfb = W[f"Wfb{k}"]
             e_a, e_b = r_a[k] - Wfb @ r_a[k + 1], r_b[k] - Wfb @ r_b[k + 1]
-            updates[f"Wfb{k}"] = lr_fb[k - 1] / contrast_beta * (np.outer(e_a, r_a[k + 1]) - np.outer(e_b, r_b[k + 1]))
+            updates[f"Wfb{k}"] = gate * lr_fb[k - 1] / contrast_beta * (np.outer(e_a, r_a[k + 1])
+                                                                       - np.outer(e_b, r_b[k + 1]))
     for key, dW in updates.items():
         W[key] += dW
     for k in range(1, L + 1):
         W[f"B{k}"] = lateral_update(W[f"B{k}"], nudged.r[k], p)
     return free.r, nudged.r
+
+
+def clipped(r_a, r_b, relu=False):
+    """Neurons whose rate sits at a bound of the rate function in both contrasted states.
+
+    The bounds are 0 and 1 for the hard sigmoid, 0 for the ReLU of a sparse layer (``relu``).
+    Such a neuron's rate did not respond to the nudging, yet the contrast of its prediction
+    errors ``e = r − W r_pre`` is not zero: it is ``−W (r_pre^a r_pre^aᵀ − r_pre^b r_pre^bᵀ)``,
+    proportional to the neuron's own weights. With ``gate_clipped`` their rows do not learn.
+    """
+    at_bound = (r_a <= 0) if relu else (r_a <= 0) | (r_a >= 1)
+    return (r_a == r_b) & at_bound
 
 
 def lambda_update(lam, lambda_batch):

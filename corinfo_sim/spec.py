@@ -415,6 +415,9 @@ RATE = (
               "--n-nudged) being the cap; 0 runs every step (default 0; 1e-3 with two or three hidden layers, "
               "1e-4 with more)", check=lambda v: None if v >= 0 else
               f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4", label="--settle-tol"),
+    Parameter("gate_clipped", False, "no forward or feedback plasticity onto a neuron whose rate sits at a bound "
+              "of its rate function (0, or 1 for the hard sigmoid) in both contrasted states (default off)",
+              kind="bool"),
 )
 
 

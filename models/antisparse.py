@@ -198,6 +198,8 @@ basal_ff : volt         # summed input of ff_1: W_ff,1 x V0
 r : 1 (linked)          # rate of the pyramidal neuron it belongs to
 e_ff_ref : 1 (linked)   # its stored basal error of the reference state
 """
+#: ... with ``gate_clipped``, which also reads the reference rate.
+BASAL_RELAY_REF = "r_ref : 1 (linked)      # its rate in the reference state\n"
 
 #: Interneuron of layer k: linear, z = B r.
 INTERNEURON = """
@@ -213,9 +215,10 @@ w : 1                   # W_ff,k[post, pre]
 eta : 1 (shared, constant)  # per-sample learning rate eta_ff,k
 basal_ff_post = w*r_pre*V0 : volt (summed)  # basal prediction W_ff r V0
 """
-#: ΔW_ff = (η c/β)(e^n r_pre^n − e^ref r_pre^ref), e = r − W_ff r_pre, once per sample.
+#: ΔW_ff = (η c/β)(e^n r_pre^n − e^ref r_pre^ref), e = r − W_ff r_pre, once per sample
+#: ({gate}: see GATE).
 FF_PLASTICITY = """
-w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*((r_post - basal_ff_post/V0)*r_pre - e_ff_ref_post*r_ref_pre)
+w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*{gate}((r_post - basal_ff_post/V0)*r_pre - e_ff_ref_post*r_ref_pre)
 """
 
 #: Feedback pyramidal_{k+1} -> apical dendrite of pyramidal_k, weights W_fb,k.
@@ -226,8 +229,15 @@ apical_fb_post = w*r_pre*V0 : volt (summed)  # apical prediction W_fb r V0
 """
 #: ΔW_fb = (η c/β)(e^n r_pre^n − e^ref r_pre^ref), e = r − W_fb r_pre, once per sample.
 FB_PLASTICITY = """
-w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*((r_post - apical_fb_post/V0)*r_pre - e_fb_ref_post*r_ref_pre)
+w += learn_at_onset(t)*eta*contrast/beta_at_onset(t)*{gate}((r_post - apical_fb_post/V0)*r_pre - e_fb_ref_post*r_ref_pre)
 """
+
+#: ``gate_clipped``: the factor that stops the plasticity onto a neuron whose rate sits at a bound
+#: of its rate function in both contrasted states (r_post: now, r_ref_post: the reference), by
+#: rate function: the hard sigmoid (bounds 0 and 1) and a sparse layer's ReLU (bound 0). Off, no
+#: factor: the code is the paper's rule.
+GATE = {"hard_sigmoid": "(1 - int(r_post == r_ref_post)*int(r_post <= 0 or r_post >= 1))*",
+        "relu": "(1 - int(r_post == r_ref_post)*int(r_post <= 0))*"}
 
 #: Lateral pyramidal_k (j) -> interneuron_k (i), weights B_k[i, j].
 PYR_TO_INH_MODEL = """
@@ -401,11 +411,14 @@ def network(p, sparse=None):
             events={"plus_end": (events["plus_end"], "start", 2)} if three else {}, operations=inh_ops))
 
         pre = "inp" if first else f"pyr_{k - 1}"
+        gate = GATE["relu" if layer else "hard_sigmoid"] if p.gate_clipped else ""
         pathways.append(Pathway(f"ff_{k}", pre, "basal_1" if first else f"pyr_{k}", FF_MODEL,
-                                plasticity=FF_PLASTICITY, summed=("start", 9) if first else slot["basal"],
+                                plasticity=FF_PLASTICITY.format(gate=gate),
+                                summed=("start", 9) if first else slot["basal"],
                                 weight=(f"Wff{k}", "all"), learning_rate=("lr_ff", k - 1)))
         if not out:
-            pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL, plasticity=FB_PLASTICITY,
+            pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL,
+                                    plasticity=FB_PLASTICITY.format(gate=gate),
                                     weight=(f"Wfb{k}", "all"), learning_rate=("lr_fb", k - 1)))
         pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", PYR_TO_INH_MODEL,
                                 plasticity=PYR_TO_INH_PLASTICITY_PLUS if three else PYR_TO_INH_PLASTICITY,
@@ -421,8 +434,11 @@ def network(p, sparse=None):
         populations += monitor
         pathways += settle_pathways
     # basal input stage of layer 1: its input is constant within a sample
-    populations.append(Population("basal_1", p.arch[1], BASAL_RELAY, per_sample=True,
-                                  linked={"r": ("pyr_1", "r"), "e_ff_ref": ("pyr_1", "e_ff_ref")}))
+    relay = {"r": ("pyr_1", "r"), "e_ff_ref": ("pyr_1", "e_ff_ref")}
+    if p.gate_clipped:
+        relay["r_ref"] = ("pyr_1", "r_ref")
+    populations.append(Population("basal_1", p.arch[1], BASAL_RELAY + (BASAL_RELAY_REF if p.gate_clipped else ""),
+                                  per_sample=True, linked=relay))
     populations[1].linked["basal_ff"] = ("basal_1", "basal_ff")
     return NetworkSpec(
         populations, pathways, namespace=namespace, rate_variables=("r_free", "r"),
@@ -445,7 +461,7 @@ def oracle(p):
                        n_nudged=p.n_nudged, eta_schedule=p.eta_schedule, update_order=p.update_order,
                        nudged_start=p.nudged_start, three_phase=p.three_phase, settle_tol=p.settle_tol,
                        sparse_layers=tuple(getattr(p, "sparse_layers", ())),
-                       eta_s=tuple(getattr(p, "eta_s", ())))
+                       eta_s=tuple(getattr(p, "eta_s", ())), gate_clipped=p.gate_clipped)
 
 
 VARIANT = Variant(

@@ -206,6 +206,32 @@ def test_every_discretisation_matches_the_oracle(tmp_path, digits, model, switch
     compare_variant(res, W0, *variant_oracle(W0, X, y, np.ones(n), p), p, n)
 
 
+@pytest.mark.parametrize("model", ["antisparse", "sparse"])
+@pytest.mark.parametrize("three", [False, True])
+def test_gated_plasticity_matches_the_oracle(tmp_path, digits, model, three):
+    """``gate_clipped``: the rows of neurons at a bound of their rate function in both contrasted
+    states do not learn, in the network as in the oracle; and the gate changes the weights."""
+    from corinfo_sim.params import make_params
+    arch = (64, 12, 8, 10)
+    p = make_params(model, arch=arch, n_free=10, n_nudged=6, lam=0.99, beta_sign="positive", shuffle=False,
+                    eta=0.1, three_phase=three, gate_clipped=True)
+    n = 3
+    X, y = digits.X_train[:n], digits.y_train[:n]
+    W0 = init_weights(arch, np.random.default_rng(4))
+    plan = Plan.make(y, train=np.arange(n), beta=np.ones(n), record=np.ones(n))
+    res = Session(p, X, y, plan.segments, str(tmp_path / "b"), device="runtime", record_rates=True).run(plan, W0)
+    W, states = variant_oracle(W0, X, y, np.ones(n), p)
+    compare_variant(res, W0, W, states, p, n)
+    plain = make_params(model, arch=arch, n_free=10, n_nudged=6, lam=0.99, beta_sign="positive", shuffle=False,
+                        eta=0.1, three_phase=three)
+    ungated = variant_oracle(W0, X, y, np.ones(n), plain)[0]
+    frozen = {key: np.all(W[key] == W0[key], axis=1) for key in W if key.startswith("W")}
+    assert any(frozen[key].any() and np.abs(W[key] - ungated[key]).max() > 0 for key in frozen), \
+        "no neuron was clipped in every sample: the gate was not tested"
+    for key, rows in frozen.items():  # the gated rows are unchanged in the network too
+        np.testing.assert_array_equal(np.all(res.weights[key] == W0[key], axis=1), rows, err_msg=key)
+
+
 @pytest.mark.standalone
 @pytest.mark.parametrize("model, arch, switches", [
     ("sparse", (64, 30, 10), {}),
@@ -215,6 +241,7 @@ def test_every_discretisation_matches_the_oracle(tmp_path, digits, model, switch
     ("antisparse", (64, 24, 16, 10), dict(update_order="layered", nudged_start="rates", eta_schedule="both",
                                           three_phase=True)),
     ("antisparse", (64, 24, 10), dict(lambda_batch=20)),
+    ("antisparse", (64, 24, 16, 10), dict(three_phase=True, gate_clipped=True)),
 ])
 def test_compiled_variants_match_the_oracle(tmp_path, digits, model, arch, switches):
     """Compiled: 20 samples, free and nudged rates, the multipliers s and the weights to 1e-9."""
