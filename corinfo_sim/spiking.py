@@ -73,3 +73,40 @@ def mean_update_error(params, images, labels, weights, build_dir, factor=1e-3, o
                     "norm_ratio": float(norm_s / norm_o),
                     "cosine": float(np.sum(spiking * oracle) / (norm_s * norm_o))}
     return out
+
+
+def isi_cv(traces, layer, min_spikes=5):
+    """Coefficient of variation of the interspike intervals of a spiking layer's recorded neurons.
+
+    The intervals are taken within each phase of each recorded sample (the rate changes between
+    phases), and a CV is computed for every neuron and phase with at least ``min_spikes`` spikes:
+    about 1 for Poisson spikes, near 0 for the deterministic encoder.
+
+    Parameters
+    ----------
+    traces : dict or NpzFile
+        Traces of the spiking model (:mod:`corinfo_sim.traces`), with ``spikes_t_L{k}``,
+        ``spikes_i_L{k}``, ``t``, ``sample`` and ``phase``.
+    layer : int
+    min_spikes : int
+
+    Returns
+    -------
+    ndarray
+        One CV per (neuron, phase) that spiked at least ``min_spikes`` times.
+    """
+    key = f"spikes_t_L{layer}"
+    if key not in traces:
+        raise CorInfoError(f"the traces have no spikes of layer {layer} ({key}): record traces of a spiking run")
+    if min_spikes < 3:
+        raise CorInfoError(f"min_spikes must be at least 3 (two intervals), got {min_spikes}")
+    times, neurons = np.asarray(traces[key]), np.asarray(traces[f"spikes_i_L{layer}"])
+    t = np.asarray(traces["t"])
+    step = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1)
+    segment = np.asarray(traces["sample"])[step] * 4 + np.asarray(traces["phase"])[step]
+    cvs = []
+    for group in np.unique(np.stack([neurons, segment]), axis=1).T:
+        isi = np.diff(np.sort(times[(neurons == group[0]) & (segment == group[1])]))
+        if len(isi) >= min_spikes - 1 and isi.mean() > 0:
+            cvs.append(isi.std() / isi.mean())
+    return np.array(cvs)

@@ -178,3 +178,17 @@ def test_dense_trace_protocol(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
     bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "weights_e004.npz" in bad.stderr
+
+
+def test_spike_statistics_protocol(tmp_path):
+    from test_spiking import synthetic_spike_traces
+    np.savez(tmp_path / "traces.npz", **synthetic_spike_traces())
+    out = tmp_path / "stats.json"
+    proc = protocol("spike_statistics", tmp_path, "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    layer = json.loads(out.read_text())["layers"]["1"]
+    assert layer["neurons"] == 2 and layer["n_cv"] == 8 and f"{layer['median_cv']:.3f}" in proc.stdout
+    assert layer["rate_hz"] > 0
+    np.savez(tmp_path / "rate.npz", t=np.arange(3.0), v_soma_L1=np.zeros((3, 2)))
+    bad = protocol("spike_statistics", tmp_path / "rate.npz")
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "holds no spikes" in bad.stderr

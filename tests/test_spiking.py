@@ -338,3 +338,37 @@ def test_paired_poisson_spikes_are_irregular_and_shared_by_both_windows(tmp_path
     assert len(cvs) >= 5, "too few active neurons: the test would prove nothing"
     assert np.median(cvs) >= 0.8, cvs
     assert coincident[0] <= same / total <= coincident[1], same / total
+
+
+def synthetic_spike_traces(regular_rate=200.0, poisson_rate=200.0, seed=0):
+    """Traces of two samples × two phases of 100 ms (dt 0.5 ms): neuron 0 fires regularly, neuron 1
+    as a Poisson process (layer 1)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, 400, 0.5)
+    times, neurons = [], []
+    for start in (0.0, 100.0, 200.0, 300.0):
+        regular = start + 1.0 + np.arange(0, 99, 1000 / regular_rate)
+        poisson = start + np.sort(rng.uniform(0, 100, rng.poisson(poisson_rate / 10)))
+        times += [regular, poisson]
+        neurons += [np.zeros(len(regular), int), np.ones(len(poisson), int)]
+    return {"t": t, "sample": (t // 200).astype(int), "phase": ((t // 100) % 2).astype(int),
+            "neurons_L1": np.arange(2), "spikes_t_L1": np.concatenate(times), "spikes_i_L1": np.concatenate(neurons)}
+
+
+def test_isi_cv_tells_regular_from_poisson_spikes():
+    from corinfo_sim.spiking import isi_cv
+    traces = synthetic_spike_traces()
+
+    def only(neuron):
+        keep = traces["spikes_i_L1"] == neuron
+        return {**traces, "spikes_t_L1": traces["spikes_t_L1"][keep], "spikes_i_L1": traces["spikes_i_L1"][keep]}
+
+    regular = isi_cv(only(0), 1)
+    assert len(regular) == 4 and np.allclose(regular, 0, atol=1e-9)  # one CV per phase of each sample
+    poisson = isi_cv(only(1), 1)
+    assert len(poisson) == 4 and 0.6 <= np.median(poisson) <= 1.4  # Poisson: CV ≈ 1 (20 spikes per phase)
+    assert len(isi_cv(traces, 1)) == 8
+    with pytest.raises(CorInfoError, match="no spikes of layer 2"):
+        isi_cv(traces, 2)
+    with pytest.raises(CorInfoError, match="min_spikes must be at least 3"):
+        isi_cv(traces, 1, min_spikes=2)
