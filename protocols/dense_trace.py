@@ -16,11 +16,13 @@ after ``corinfo-sim train --arch 64,100,100,100,100,10 --epochs 20 --seed 0 --no
 
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 1437 --every 100
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 700 --every 50 --lr-factor 1
+    python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 700 --every 50 --lr-factor 1 --gate-clipped
 
 Time here: about 15 minutes for the first (a digits epoch of 64-100-100-100-100-10, up to 400
 steps per sample, on a core shared with two other jobs).
 """
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -50,6 +52,8 @@ def parse(argv):
     parser.add_argument("--probe", type=int, default=200, help="test samples for Σ r and the accuracy (default 200)")
     parser.add_argument("--lr-factor", type=float, help="learning rates × this (default: the run's factor of the "
                         "epoch after --epoch, its schedule's decay)")
+    parser.add_argument("--gate-clipped", action=argparse.BooleanOptionalAction, help="gate the plasticity of "
+                        "clipped neurons (corinfo-sim train --gate-clipped; default: as the run did)")
     parser.add_argument("--order-seed", type=int, default=1, help="seed of the sample order and of β's signs")
     parser.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
     parser.add_argument("--json", help="also write the lines to this file")
@@ -79,6 +83,8 @@ def run(args):
     weights, _ = load_weights(snapshot, tuple(params.arch))
     data = load_dataset(dataset, args.data_dir)
     oracle = params.variant.oracle(params)
+    if args.gate_clipped is not None:
+        oracle = dataclasses.replace(oracle, gate_clipped=args.gate_clipped)
     factor = params.lr_factor(args.epoch) if args.lr_factor is None else args.lr_factor
     if not factor > 0:
         raise CorInfoError(f"--lr-factor must be positive, got {factor}")
@@ -106,7 +112,8 @@ def run(args):
               + " ".join(f"{key} {c:.2f}" for key, c in line["change"].items()), flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"run": args.run, "epoch": args.epoch, "lr_factor": factor, "lines": lines}, f, indent=1)
+            json.dump({"run": args.run, "epoch": args.epoch, "lr_factor": factor,
+                       "gate_clipped": oracle.gate_clipped, "lines": lines}, f, indent=1)
 
 
 if __name__ == "__main__":

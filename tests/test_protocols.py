@@ -174,6 +174,14 @@ def test_dense_trace_protocol(tmp_path):
     for key in ("Wff1", "Wff2", "Wfb1"):
         first, second = lines[1][-1]["change"][key], lines[2][-1]["change"][key]
         assert first > 0 and 1.8 < second / first < 2.2, (key, first, second)
+    # gating the clipped neurons (the output's silent units) changes how far the output weights move
+    out = tmp_path / "gated.json"
+    proc = protocol("dense_trace", tmp_path / "run", "--samples", "12", "--every", "5", "--probe", "30",
+                    "--lr-factor", 1, "--gate-clipped", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    gated = json.loads(out.read_text())
+    assert gated["gate_clipped"] is True
+    assert gated["lines"][-1]["change"]["Wff2"] < lines[1][-1]["change"]["Wff2"]
     bad = protocol("dense_trace", tmp_path, "--samples", "3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
     bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
