@@ -77,6 +77,11 @@ def is_deep(values):
     return n_layers_of(values) >= 3
 
 
+def is_deeper(values):
+    """Four or more hidden layers: the plasticity of clipped neurons is gated by default."""
+    return n_layers_of(values) >= 5
+
+
 def deep_settle_tol(values):
     """The default ``settle_tol``: 0 (fixed steps) with one hidden layer, else by depth."""
     L = n_layers_of(values)
@@ -415,9 +420,9 @@ RATE = (
               "--n-nudged) being the cap; 0 runs every step (default 0; 1e-3 with two or three hidden layers, "
               "1e-4 with more)", check=lambda v: None if v >= 0 else
               f"must be 0 (off) or positive, got {v:g}: e.g. --settle-tol 1e-4", label="--settle-tol"),
-    Parameter("gate_clipped", False, "no forward or feedback plasticity onto a neuron whose rate sits at a bound "
-              "of its rate function (0, or 1 for the hard sigmoid) in both contrasted states (default off)",
-              kind="bool"),
+    Parameter("gate_clipped", is_deeper, "no forward or feedback plasticity onto a neuron whose rate sits at a "
+              "bound of its rate function (0, or 1 for the hard sigmoid) in both contrasted states (default off; on "
+              "with four or more hidden layers)", kind="bool"),
 )
 
 

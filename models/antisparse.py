@@ -61,8 +61,10 @@ recorded at the next onset). Traced samples run every step.
 **Deep networks** (two or more hidden layers) take other defaults (``corinfo_sim.spec``,
 ``DEEP_STEPS``, ``DEEP_SETTLE_TOL``, ``depth_rates``): three phases, settling to 1e-3 (two or
 three hidden layers) or 1e-4 (more) with caps of 200 free and 100 nudged steps, and learning
-rates that fall with depth, η_ff,k = η_ff,1/k and η_fb,k = η_fb,1 (2/3)^k; ``docs/model.md``
-("Deep networks") gives the measurements behind them.
+rates that fall with depth, η_ff,k = η_ff,1/k and η_fb,k = η_fb,1 (2/3)^k; with four or more
+hidden layers also ``gate_clipped``: no forward or feedback plasticity onto a neuron clipped at a
+bound of its rate in both contrasted states (``GATE``). ``docs/model.md`` ("Deep networks",
+"Clipped neurons") gives the measurements behind them.
 
 The discretisation switches (parameters ``update_order``, ``nudged_start``, ``eta_schedule``,
 ``three_phase``) select the Euler steps of the model's equations (the defaults) or the

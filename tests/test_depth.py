@@ -12,16 +12,18 @@ from corinfo_sim.training import train
 @pytest.mark.parametrize("model", ["antisparse", "sparse"])
 def test_deep_defaults_follow_the_depth(model):
     """One hidden layer keeps the data set's settings; deeper networks settle to a tolerance with
-    three phases, and their learning rates fall with depth (η_ff,1/k, η_fb,1 (2/3)^k)."""
+    three phases, and their learning rates fall with depth (η_ff,1/k, η_fb,1 (2/3)^k); with four
+    hidden layers the plasticity of clipped neurons is gated."""
     shallow = make_params(model, "digits")
     assert (shallow.three_phase, shallow.settle_tol, shallow.n_free, shallow.n_nudged) == (False, 0.0, 30, 10)
     assert shallow.lr_ff == (0.5, 0.35) and shallow.lr_fb == (0.075,)
     two = make_params(model, "digits", arch=(64, 100, 100, 10))
     assert (two.three_phase, two.settle_tol, two.n_free, two.n_nudged) == (True, 1e-3, 200, 100)
+    assert not shallow.gate_clipped and not two.gate_clipped
     np.testing.assert_allclose(two.lr_ff, [0.5, 0.25, 0.5 / 3])
     np.testing.assert_allclose(two.lr_fb, [0.05, 0.075 * 4 / 9])
     four = make_params(model, "digits", arch=(64, 100, 100, 100, 100, 10))
-    assert four.settle_tol == 1e-4 and four.three_phase
+    assert four.settle_tol == 1e-4 and four.three_phase and four.gate_clipped
     np.testing.assert_allclose(four.lr_ff, [0.5 / k for k in range(1, 6)])
     # a data set's rates fall the same way (Fashion-MNIST: 0.3/20 for layer 1)
     fashion = make_params(model, "fashion-mnist", arch=(784, 500, 500, 10))
