@@ -11,8 +11,8 @@ where it started (Frobenius norm of the change). The samples come in an order of
 or always +).
 
 Reproduces the README's account of the four-hidden-layer collapse (section "Deep networks"):
-after ``corinfo-sim train --arch 64,100,100,100,100,10 --epochs 20 --seed 0 --no-collapse-check
---out runs/deep4_s0``,
+after ``corinfo-sim train --arch 64,100,100,100,100,10 --epochs 20 --seed 0 --no-gate-clipped
+--no-collapse-check --out runs/deep4_s0`` (without the gate that is now the default),
 
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 1437 --every 100
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 700 --every 50 --lr-factor 1
