@@ -350,6 +350,16 @@ FB_PLASTICITY = """
 w += learn_at_onset(t)*eta/beta_at_onset(t)*((acc_e_fb_post/n_window)*(acc_x_pre/n_window) - e_fb_free_post*rate_free_pre)
 """
 
+#: ``gate_clipped``: no plasticity onto a neuron whose rate σ(u) sat at 0 (or at 1) through both
+#: windows (its window averages equal and at the bound; ``models/antisparse.py``, ``GATE``).
+GATE = "(1 - int(r_free_post == r_nudged_post)*int(r_nudged_post <= 0 or r_nudged_post >= 1))*"
+
+
+def gated(plasticity, gate):
+    """The plasticity code with the gate of clipped neurons (``gate``) or as it is."""
+    return plasticity.replace("eta/beta_at_onset(t)*", "eta/beta_at_onset(t)*" + GATE) if gate else plasticity
+
+
 #: Lateral pyramidal_k (j) -> interneuron_k (i), j != i, weights B_k[i, j]: by spikes.
 LATERAL_MODEL = """
 w : 1                   # B_k[post, pre]
@@ -545,12 +555,13 @@ def network(p):
             operations=[Operation(INTERNEURON_STEP, when="start", order=1),
                         Operation(INTERNEURON_ONSET, at="onset", order=7)]))
         pre, spike_weight = ("inp", weight_in) if k == 1 else (f"pyr_{k - 1}", weight_pyr)
-        pathways.append(Pathway(f"ff_{k}", pre, f"pyr_{k}", FF_MODEL, on_pre=FF_ON_PRE, plasticity=FF_PLASTICITY,
+        pathways.append(Pathway(f"ff_{k}", pre, f"pyr_{k}", FF_MODEL, on_pre=FF_ON_PRE,
+                                plasticity=gated(FF_PLASTICITY, p.gate_clipped),
                                 weight=(f"Wff{k}", "all"), learning_rate=("lr_ff", k - 1),
                                 namespace=dict(spike_weight=spike_weight)))
         if not out:
             pathways.append(Pathway(f"fb_{k}", f"pyr_{k + 1}", f"pyr_{k}", FB_MODEL, on_pre=FB_ON_PRE,
-                                    plasticity=FB_PLASTICITY, weight=(f"Wfb{k}", "all"),
+                                    plasticity=gated(FB_PLASTICITY, p.gate_clipped), weight=(f"Wfb{k}", "all"),
                                     learning_rate=("lr_fb", k - 1), namespace=dict(spike_weight=weight_pyr)))
         pathways.append(Pathway(f"pyr_to_inh_{k}", f"pyr_{k}", f"inh_{k}", LATERAL_MODEL, connectivity="all_but_self",
                                 on_pre=LATERAL_ON_PRE, plasticity=LATERAL_PLASTICITY, weight=(f"B{k}", "offdiag"),
@@ -596,6 +607,8 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULT_DT), "dt") + (
     Parameter("encoder", DEFAULTS["encoder"], "spike generator: integrate-and-fire phase (deterministic), "
               "Poisson, or Poisson with the same random numbers in both windows (poisson_paired)", kind="choice",
               choices=ENCODERS),
+    Parameter("gate_clipped", False, "no forward or feedback plasticity onto a neuron whose rate σ(u) sat at 0 "
+              "(or 1) through both windows (default off)", kind="bool"),
 )
 
 
