@@ -107,7 +107,7 @@ import brian2
 import numpy as np
 
 from corinfo_sim.dense import DenseParams
-from corinfo_sim.spec import COMMON, NetworkSpec, Operation, Parameter, Pathway, Population, Variant, \
+from corinfo_sim.spec import COMMON, NetworkSpec, Operation, Parameter, Pathway, Population, Variant, is_deep, \
     on_command_line, with_defaults
 
 NAME = "spiking"
@@ -607,8 +607,8 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULT_DT), "dt") + (
     Parameter("encoder", DEFAULTS["encoder"], "spike generator: integrate-and-fire phase (deterministic), "
               "Poisson, or Poisson with the same random numbers in both windows (poisson_paired)", kind="choice",
               choices=ENCODERS),
-    Parameter("gate_clipped", False, "no forward or feedback plasticity onto a neuron whose rate σ(u) sat at 0 "
-              "(or 1) through both windows (default off)", kind="bool"),
+    Parameter("gate_clipped", is_deep, "no forward or feedback plasticity onto a neuron whose rate σ(u) sat at 0 "
+              "(or 1) through both windows (default off; on with two or more hidden layers)", kind="bool"),
 )
 
 
