@@ -127,9 +127,9 @@ ENCODERS = ("deterministic", "poisson", "poisson_paired")
 #: stable at 800 Hz × 50 ms (input units at 400 Hz: 96.4, 96.7, 98.1, 96.7 % after 20 epochs,
 #: seeds 0-3) and at 400 Hz × 100 ms (96.1 %, seed 0), while 200 Hz × 200 ms reached 96 % and
 #: diverged in epoch 12. With dt = 1 ms (800 Hz × 50 ms) it reached 96.4 % and ended at 95.3 %.
-#: These defaults are for one hidden layer: with two (64-100-100-10) every setting tried diverged
-#: within a few epochs (README, "Two hidden layers do not train yet";
-#: ``protocols/spiking_update_error.py`` measures the bias of the average update).
+#: With two hidden layers (64-100-100-10) every setting tried collapsed within a few epochs until
+#: the plasticity of clipped neurons was gated (``gate_clipped``, the default there; README,
+#: "Two hidden layers"; ``protocols/spiking_update_error.py`` measures the bias of the average update).
 DEFAULTS = {
     # 800 Hz: 40 spikes per 50 ms window at the maximal rate (mean rates are ≈ 0.2 ν_max, 160 Hz,
     # in trained hidden layers). Fewer spikes per window make online learning diverge (above).
@@ -651,9 +651,12 @@ def check_images(images):
 
 
 def notes(p):
-    if p.n_layers > 2:
-        return ["note: spiking networks with more than one hidden layer diverged at every setting tried, the rates "
-                "falling with depth included (README, 'Spiking CorInfoMax')"]
+    if p.n_layers > 2 and not p.gate_clipped:
+        return ["note: without the gate of clipped neurons (--gate-clipped) spiking networks with more than one hidden "
+                "layer collapsed at every setting tried (README, 'Spiking CorInfoMax')"]
+    if p.n_layers > 3:
+        return ["note: spiking networks were measured with one and two hidden layers only (README, 'Spiking "
+                "CorInfoMax')"]
     return []
 
 
