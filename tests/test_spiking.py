@@ -372,3 +372,23 @@ def test_isi_cv_tells_regular_from_poisson_spikes():
         isi_cv(traces, 2)
     with pytest.raises(CorInfoError, match="min_spikes must be at least 3"):
         isi_cv(traces, 1, min_spikes=2)
+
+
+def test_gate_freezes_the_weights_of_a_silent_neuron(tmp_path, digits):
+    """``gate_clipped``: a hidden neuron held below threshold (σ(u) = 0 through both windows) keeps
+    its forward and feedback weights; without the gate its rows change (e = −W r_pre is not zero);
+    the other neurons learn either way. On by default with two hidden layers."""
+    arch = (64, 6, 4, 10)
+    X, y = digits.X_train[:2], digits.y_train[:2]
+    W0 = init_weights(arch, np.random.default_rng(3))
+    W0["Wff1"][0] = -1.0  # neuron 0 of layer 1 never leaves 0
+    plan = Plan.make(y, train=np.arange(2), beta=np.ones(2))
+    learned = {}
+    for gate in (False, True):
+        p = make_params(arch=arch, beta_sign="positive", shuffle=False, gate_clipped=gate)
+        learned[gate] = run(tmp_path / str(gate), p, X, y, plan, W0)[1].weights
+    for key in ("Wff1", "Wfb1"):
+        assert np.array_equal(learned[True][key][0], W0[key][0]), key
+        assert not np.array_equal(learned[False][key][0], W0[key][0]), key
+        assert not np.array_equal(learned[True][key][1:], W0[key][1:]), key
+    assert make_params(arch=arch).gate_clipped and not make_params(arch=(64, 6, 10)).gate_clipped
