@@ -57,7 +57,8 @@ def mean_update_error(params, images, labels, weights, build_dir, factor=1e-3, o
     finally:
         session.close()
     dp = dense.DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak,
-                           n_free=oracle_steps, n_nudged=oracle_steps)
+                           n_free=oracle_steps, n_nudged=oracle_steps,
+                           gate_clipped=bool(getattr(p, "gate_clipped", False)))
     W = {key: np.array(value, dtype=float) for key, value in weights.items()}
     eye = np.eye(p.arch[-1])
     lr_ff, lr_fb = [a * factor for a in p.lr_ff], [a * factor for a in p.lr_fb]

@@ -662,7 +662,8 @@ def notes(p):
 
 def oracle(p):
     """The rate network the spiking one approximates (its fixed point; :mod:`corinfo_sim.dense`)."""
-    return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak)
+    return DenseParams(epsilon=p.epsilon, lam=p.lam, lambda_batch=p.lambda_batch, g_leak=p.g_leak,
+                       gate_clipped=p.gate_clipped)
 
 
 def rate_settings_in_milliseconds():

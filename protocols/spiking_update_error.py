@@ -13,11 +13,12 @@ updates averages out; what stays is a bias of the spike-based estimate.
 Reproduces the README's numbers (section "Spiking CorInfoMax"):
 
     python protocols/spiking_update_error.py --arch 64,100,10           # one hidden layer: 0.04-0.06
-    python protocols/spiking_update_error.py --arch 64,100,100,10       # two: up to 0.44
-    python protocols/spiking_update_error.py --arch 64,100,100,10 --weights W.npz --t-free 250
+    python protocols/spiking_update_error.py --arch 64,100,100,10 --no-gate-clipped    # two: up to 0.44
+    python protocols/spiking_update_error.py --arch 64,100,100,10 --no-gate-clipped --weights W.npz --t-free 250
     python protocols/spiking_update_error.py --model conductance_spiking --arch 64,100,10
 
-The spiking options (``--nu-max``, ``--t-free``, ...) are those of ``corinfo-sim train``.
+The spiking options (``--nu-max``, ``--t-free``, ..., ``--gate-clipped``) are those of ``corinfo-sim
+train``; the oracle gates clipped neurons when the network does.
 Time here (one core, 400 digits samples, compiling included): 61 s for 64,100,10, 96 s for
 64,100,100,10; most of it is the dense oracle's 2 × 3000 steps per sample.
 """

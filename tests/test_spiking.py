@@ -93,7 +93,7 @@ def one_sample_errors(tmp_path, digits, encoder, scales, seeds, arch=(64, 30, 10
     """Relative error of the one-sample update against the dense oracle at its fixed point."""
     x, y = digits.X_train[:1], digits.y_train[:1]
     W0 = init_weights(arch, np.random.default_rng(7))
-    base = make_params(arch=arch, beta_sign="positive", encoder=encoder, lam=0.99)
+    base = make_params(arch=arch, beta_sign="positive", encoder=encoder, lam=0.99, gate_clipped=False)
     dp = dense.DenseParams(epsilon=base.epsilon, lam=base.lam, g_leak=base.g_leak, n_free=3000, n_nudged=3000)
     W = {k: v.copy() for k, v in W0.items()}
     dense.train_sample(W, x[0], np.eye(arch[-1])[y[0]], 1.0, base.lr_ff, base.lr_fb, dp)
