@@ -47,7 +47,8 @@ def parse(argv):
     parser.add_argument("run", help="run folder of a rate network (config.json, snapshots/)")
     parser.add_argument("--epoch", type=int, default=0, help="start from the weights after this epoch (default 0: "
                         "the initial weights)")
-    parser.add_argument("--samples", type=int, default=500, help="training samples presented (default 500)")
+    parser.add_argument("--samples", type=int, default=500, help="training samples presented (default 500; 0 prints only where the "
+                        "trace starts)")
     parser.add_argument("--every", type=int, default=50, help="print a line every this many samples (default 50)")
     parser.add_argument("--probe", type=int, default=200, help="test samples for Σ r and the accuracy (default 200)")
     parser.add_argument("--lr-factor", type=float, help="learning rates × this (default: the run's factor of the "
@@ -74,9 +75,9 @@ def _run_params(run):
 
 def run(args):
     params, dataset = _run_params(args.run)
-    for name in ("samples", "every", "probe"):
-        if getattr(args, name) < 1:
-            raise CorInfoError(f"--{name} must be a positive number, got {getattr(args, name)}")
+    for name, least in (("samples", 0), ("every", 1), ("probe", 1)):
+        if getattr(args, name) < least:
+            raise CorInfoError(f"--{name} must be at least {least}, got {getattr(args, name)}")
     snapshot = os.path.join(args.run, "snapshots", f"weights_e{args.epoch:03d}.npz")
     if not os.path.exists(snapshot):
         raise CorInfoError(f"{snapshot} does not exist: --epoch must be an epoch the run has finished")
@@ -96,20 +97,24 @@ def run(args):
     start = {key: w.copy() for key, w in weights.items()}
     eye = np.eye(data.n_classes)
     lines = []
-    print(f"{'sample':>6} {'test %':>6}  Σ r per layer (free phase) | ‖ΔW‖ since epoch {args.epoch}")
-    for i, n in enumerate(order, start=1):
-        sign = rng.choice([-1.0, 1.0]) if params.beta_sign == "random" else 1.0
-        train_sample(weights, data.X_train[n], eye[data.y_train[n]], sign * params.beta, lr_ff, lr_fb, oracle)
-        if i % args.every and i != len(order):
-            continue
+
+    def report(i):
         rates = free_rates(weights, probe_x, oracle)
         top = max(rates)
         line = {"sample": i, "test_acc": float(np.mean(np.argmax(rates[top], axis=1) == probe_y)),
                 "sum_r": [float(rates[k].sum(axis=1).mean()) for k in sorted(rates)],
                 "change": {key: float(np.linalg.norm(weights[key] - start[key])) for key in sorted(weights)}}
         lines.append(line)
-        print(f"{i:6d} {100 * line['test_acc']:6.1f}  " + " ".join(f"{s:5.1f}" for s in line["sum_r"]) + " | "
+        print(f"{i:6d} {100 * line['test_acc']:6.1f}  " + " ".join(f"{s:5.2f}" for s in line["sum_r"]) + " | "
               + " ".join(f"{key} {c:.2f}" for key, c in line["change"].items()), flush=True)
+
+    print(f"{'sample':>6} {'test %':>6}  Σ r per layer (free phase) | ‖ΔW‖ since epoch {args.epoch}")
+    report(0)  # where the trace starts
+    for i, n in enumerate(order, start=1):
+        sign = rng.choice([-1.0, 1.0]) if params.beta_sign == "random" else 1.0
+        train_sample(weights, data.X_train[n], eye[data.y_train[n]], sign * params.beta, lr_ff, lr_fb, oracle)
+        if i % args.every == 0 or i == len(order):
+            report(i)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"run": args.run, "epoch": args.epoch, "lr_factor": factor,

@@ -167,8 +167,9 @@ def test_dense_trace_protocol(tmp_path):
                         "--lr-factor", factor, "--json", out)
         assert proc.returncode == 0, proc.stderr
         lines[factor] = json.loads(out.read_text())["lines"]
-        assert [line["sample"] for line in lines[factor]] == [5, 10, 12]
+        assert [line["sample"] for line in lines[factor]] == [0, 5, 10, 12]
         assert all(len(line["sum_r"]) == 2 and 0 <= line["test_acc"] <= 1 for line in lines[factor])
+        assert set(lines[factor][0]["change"].values()) == {0.0}
         assert f"{100 * lines[factor][-1]['test_acc']:6.1f}" in proc.stdout
     # the same samples in the same order: twice the rates move the weights about twice as far
     for key in ("Wff1", "Wff2", "Wfb1"):
@@ -182,6 +183,20 @@ def test_dense_trace_protocol(tmp_path):
     gated = json.loads(out.read_text())
     assert gated["gate_clipped"] is True
     assert gated["lines"][-1]["change"]["Wff2"] < lines[1][-1]["change"]["Wff2"]
+    # --samples 0: only where the trace starts, the free rates of the snapshot's weights
+    from corinfo_sim.datasets import load_dataset
+    from corinfo_sim.dense import free_rates
+    from corinfo_sim.params import Params
+    from corinfo_sim.weights import init_weights
+    out = tmp_path / "start.json"
+    proc = protocol("dense_trace", tmp_path / "run", "--samples", "0", "--probe", "30", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    start, = json.loads(out.read_text())["lines"]
+    params = Params.from_dict(json.loads((tmp_path / "run" / "config.json").read_text())["params"])
+    rates = free_rates(init_weights((64, 12, 10), np.random.default_rng(0)), load_dataset("digits").X_test[:30],
+                       params.variant.oracle(params))
+    assert start["sample"] == 0 and start["sum_r"] == pytest.approx([rates[k].sum(axis=1).mean() for k in (1, 2)])
+    assert start == lines[1][0]
     bad = protocol("dense_trace", tmp_path, "--samples", "3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
     bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
