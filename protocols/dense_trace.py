@@ -4,11 +4,12 @@ Continues a run of a rate network (``antisparse`` or ``sparse``) from the weight
 epoch ``--epoch`` (``RUN/snapshots/weights_e{E}.npz``) with the dense numpy model of the same
 mathematics (``corinfo_sim.dense.train_sample``: the same phases, settling, three phases and
 learning rates, the run's learning-rate factor of that epoch), one training sample at a time,
-and every ``--every`` samples prints the free-phase activity Σ r of every layer and the test
-accuracy on the first ``--probe`` test samples, and how far every weight matrix has moved from
-where it started (Frobenius norm of the change). The samples come in an order of their own
-(``--order-seed``), not the run's, and β's sign as the run's ``beta_sign`` says (random per sample,
-or always +).
+and, at the start and every ``--every`` samples, prints the free-phase activity Σ r of every layer
+and the test accuracy on the first ``--probe`` test samples, how far every weight matrix has moved
+from where it started (Frobenius norm of the change) and, with ``--contrast N``, how strongly each
+layer's rates differ between the two states the rule contrasts (on the first N probe samples).
+The samples come in an order of their own (``--order-seed``), not the run's, and β's sign as the
+run's ``beta_sign`` says (random per sample, or always +).
 
 Reproduces the README's account of the four-hidden-layer collapse (section "Deep networks"):
 after ``corinfo-sim train --arch 64,100,100,100,100,10 --epochs 20 --seed 0 --no-gate-clipped
@@ -17,6 +18,12 @@ after ``corinfo-sim train --arch 64,100,100,100,100,10 --epochs 20 --seed 0 --no
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 1437 --every 100
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 700 --every 50 --lr-factor 1
     python protocols/dense_trace.py runs/deep4_s0 --epoch 10 --samples 700 --every 50 --lr-factor 1 --gate-clipped
+
+and why the deeper networks start slowly (activity and contrast per layer after epoch 1 of the
+depth study's seed 0, ``corinfo-sim sweep protocols/sweeps/digits_depth.toml --out
+runs/digits_depth``; ``p000`` … ``p003``: one to four hidden layers),
+
+    python protocols/dense_trace.py runs/digits_depth/points/p003_s0 --epoch 1 --samples 0 --probe 360 --contrast 30
 
 Time here: about 15 minutes for the first (a digits epoch of 64-100-100-100-100-10, up to 400
 steps per sample, on a core shared with two other jobs).
@@ -32,7 +39,7 @@ import numpy as np
 from corinfo_sim.api import run_config
 from corinfo_sim.cli import guarded
 from corinfo_sim.datasets import load_dataset
-from corinfo_sim.dense import free_rates, train_sample
+from corinfo_sim.dense import free_rates, n_layers, train_sample
 from corinfo_sim.errors import CorInfoError
 from corinfo_sim.params import Params
 from corinfo_sim.weights import load_weights
@@ -55,6 +62,10 @@ def parse(argv):
                         "epoch after --epoch, its schedule's decay)")
     parser.add_argument("--gate-clipped", action=argparse.BooleanOptionalAction, help="gate the plasticity of "
                         "clipped neurons (corinfo-sim train --gate-clipped; default: as the run did)")
+    parser.add_argument("--contrast", type=int, default=0, metavar="N", help="also print, per layer, the mean "
+                        "contrast |r^a − r^b|/β' of the rates between the two states the rule contrasts (+β and "
+                        "−β with three phases, β' = 2β; else nudged and free), on the first N probe samples "
+                        "(default 0: not measured)")
     parser.add_argument("--order-seed", type=int, default=1, help="seed of the sample order and of β's signs")
     parser.add_argument("--data-dir", help="folder with the data set's files (not for digits)")
     parser.add_argument("--json", help="also write the lines to this file")
@@ -73,9 +84,24 @@ def _run_params(run):
     return params, config.get("dataset", "digits")
 
 
+def rate_contrast(weights, images, targets, beta, oracle):
+    """Per layer k = 1..L, the mean over neurons and samples of |r_k^a − r_k^b|/β': how strongly the
+    two states that the rule contrasts differ (the signal each layer's update lives on). The weights
+    are not changed (the learning rates are 0, and the lateral update works on a copy)."""
+    L = n_layers(weights)
+    zeros = [0.0] * L
+    sums = np.zeros(L)
+    for x, y in zip(images, targets):
+        states = {}
+        train_sample({key: w.copy() for key, w in weights.items()}, x, y, beta, zeros, zeros, oracle, states)
+        a, b = states["nudged"]["r"], states["minus" if oracle.three_phase else "free"]["r"]
+        sums += [np.mean(np.abs(a[k] - b[k])) for k in range(1, L + 1)]
+    return [float(c) for c in sums / (len(images) * beta * (2 if oracle.three_phase else 1))]
+
+
 def run(args):
     params, dataset = _run_params(args.run)
-    for name, least in (("samples", 0), ("every", 1), ("probe", 1)):
+    for name, least in (("samples", 0), ("every", 1), ("probe", 1), ("contrast", 0)):
         if getattr(args, name) < least:
             raise CorInfoError(f"--{name} must be at least {least}, got {getattr(args, name)}")
     snapshot = os.path.join(args.run, "snapshots", f"weights_e{args.epoch:03d}.npz")
@@ -104,9 +130,14 @@ def run(args):
         line = {"sample": i, "test_acc": float(np.mean(np.argmax(rates[top], axis=1) == probe_y)),
                 "sum_r": [float(rates[k].sum(axis=1).mean()) for k in sorted(rates)],
                 "change": {key: float(np.linalg.norm(weights[key] - start[key])) for key in sorted(weights)}}
+        contrast = ""
+        if args.contrast:
+            line["contrast"] = rate_contrast(weights, probe_x[:args.contrast], eye[probe_y[:args.contrast]],
+                                             params.beta, oracle)
+            contrast = " | contrast " + " ".join(f"{c:.2e}" for c in line["contrast"])
         lines.append(line)
         print(f"{i:6d} {100 * line['test_acc']:6.1f}  " + " ".join(f"{s:5.2f}" for s in line["sum_r"]) + " | "
-              + " ".join(f"{key} {c:.2f}" for key, c in line["change"].items()), flush=True)
+              + " ".join(f"{key} {c:.2f}" for key, c in line["change"].items()) + contrast, flush=True)
 
     print(f"{'sample':>6} {'test %':>6}  Σ r per layer (free phase) | ‖ΔW‖ since epoch {args.epoch}")
     report(0)  # where the trace starts

@@ -197,6 +197,16 @@ def test_dense_trace_protocol(tmp_path):
                        params.variant.oracle(params))
     assert start["sample"] == 0 and start["sum_r"] == pytest.approx([rates[k].sum(axis=1).mean() for k in (1, 2)])
     assert start == lines[1][0]
+    # --contrast: per layer, the rates' contrast between the states the rule compares, measured
+    # without touching the weights (the trace is the one without it)
+    out = tmp_path / "contrast.json"
+    proc = protocol("dense_trace", tmp_path / "run", "--samples", "12", "--every", "5", "--probe", "30",
+                    "--lr-factor", 1, "--contrast", 4, "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    measured = json.loads(out.read_text())["lines"]
+    assert all(len(line["contrast"]) == 2 and all(c > 0 for c in line["contrast"]) for line in measured)
+    assert [{k: v for k, v in line.items() if k != "contrast"} for line in measured] == lines[1]
+    assert f"{measured[-1]['contrast'][0]:.2e}" in proc.stdout
     bad = protocol("dense_trace", tmp_path, "--samples", "3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
     bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
