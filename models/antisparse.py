@@ -289,8 +289,10 @@ steps_nudged = 0
 SETTLE_STEP = """
 steps_free += int(step < n_free)
 steps_nudged += int(step >= n_free)
-ended = settle_jump(int({unsettled} == 0)*(1 - trace_on(t)), t_in_timesteps, step, phase_end)
+ended = settle_jump(int({unsettled} == 0){after}*(1 - trace_on(t)), t_in_timesteps, step, phase_end)
 """
+#: A further condition (``settling(p, after)``): the phase has run ``after`` steps or more (two phases).
+SETTLE_AFTER = "*int(steps_free >= {after} or step >= n_free)*int(steps_nudged >= {after} or step < n_free)"
 
 
 #: Where membrane noise enters (``corinfo_sim/biophysics.py``): the soma, whose Euler step keeps
@@ -300,14 +302,16 @@ COMPARTMENTS = {"soma": [("v_soma", "1 - dt*(g_L + g_B + g_A)/tau_step")],
                 "dendrite": [("v_basal", None), ("v_apical", None)]}
 
 
-def settling(p):
-    """The populations and pathways that end a phase once the network has settled (``settle_tol``)."""
+def settling(p, after=0):
+    """The populations and pathways that end a phase once the network has settled (``settle_tol``),
+    and, with ``after`` > 0 (a network of two phases), not before the phase has run ``after`` steps."""
     L = p.n_layers
     unsettled = " + ".join(f"unsettled_{k}" for k in range(1, L + 1))
     equations = SETTLE + "".join(f"unsettled_{k} : 1  # neurons of layer {k} still moving\n" for k in range(1, L + 1))
+    step_code = SETTLE_STEP.format(unsettled=unsettled, after=SETTLE_AFTER.format(after=after) if after else "")
     monitor = Population("settle", 1, equations,
                          operations=[Operation(SETTLE_ONSET, at="onset", order=7),
-                                     Operation(SETTLE_STEP.format(unsettled=unsettled), when="end", order=1)])
+                                     Operation(step_code, when="end", order=1)])
     pathways = [Pathway(f"settle_{k}", f"pyr_{k}", "settle", SETTLE_MODEL.format(k=k), summed=("end", 0))
                 for k in range(1, L + 1)]
     return [monitor], pathways

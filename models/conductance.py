@@ -88,11 +88,19 @@ g_L                  ``g_Ls / g_unit``               1       somatic leak in uni
 —                    ``I_ff, I_fb, I_lat``           pA      synaptic currents into the dendrites
 ε(2γ z + g_L r)      ``a_lat``                       1       the interneuron's drive of the apical
 −β (r_L − y) ΔV      ``v_teacher``                   volt    teacher drive at the output
+δ                    ``settle_tol``                  mV      settling tolerance (0: fixed phases)
 ===================  ==============================  ======  ==========================================
+
+**Settling to a tolerance** (``settle_tol`` = δ > 0, an option; off by default): as in the
+antisparse network (``models/antisparse.py``, the ``settle`` monitor), a phase ends after the first
+step in which no somatic potential moved by δ or more, ``t_free`` and ``t_nudged`` being the caps,
+but not before it has run one membrane time constant (:func:`settle_after`): a phase begins with
+steps in which the somata do not move yet (the conductances open, then the dendrites follow).
 
 The names in the strings below that are not model variables come from the namespace (see
 :func:`network`): E_L, E_exc, E_inh, delta_v, C_soma, C_dend, g_Ls, g_Ld, g_B, g_A, g_sd, g_hat_e,
-g_hat_i, tau_exc, tau_inh, c_z, c_r, gamma_B, lam_B, n_free, steps_per_sample, and the TimedArrays
+g_hat_i, tau_exc, tau_inh, c_z, c_r, gamma_B, lam_B, n_free, steps_per_sample, settle_tol, V0 (1:
+δ is a potential already), n_minus (= steps_per_sample: two phases), the function settle_jump and the TimedArrays
 beta_of_sample, label_of_sample, image_of_sample, images, row_period, learn_at_onset, beta_at_onset.
 """
 import brian2
@@ -124,6 +132,7 @@ DEFAULTS = dict(
     t_free=80.0 * ms,    # free phase: 8 membrane time constants (ΔV 10 mV, digits, seed 0: 96.11 % after 20 epochs;
                          # 50 ms free, 30 ms nudged: 95.56 %; dt 0.5 ms, 60/30 ms: 95.83 %)
     t_nudged=40.0 * ms,  # nudged phase, continuing from the free state
+    settle_tol=0.0 * mV,  # off: every phase runs its whole length (settling, an option, ends it early)
 )
 
 
@@ -153,8 +162,13 @@ PARAMETERS = on_command_line(with_defaults(COMMON, dt=DEFAULTS["dt"]), "dt") + M
     Parameter("dale_offset", 0.05, "with --dale: the weight both halves of a signed weight start above 0 with "
               "(max(W, 0) + c, max(-W, 0) + c), and the tonic drive of the lateral interneurons", runtime=True,
               check=lambda v: None if v > 0 else f"must be positive, got {v:g}: e.g. --dale-offset 0.05"),
-    _quantity("t_free", "ms", "free phase length", runtime=False),
-    _quantity("t_nudged", "ms", "nudged phase length", runtime=False),
+    _quantity("t_free", "ms", "free phase length (the cap when settling to a tolerance)", runtime=False),
+    _quantity("t_nudged", "ms", "nudged phase length (the cap when settling to a tolerance)", runtime=False),
+    Parameter("settle_tol", DEFAULTS["settle_tol"], "settling tolerance: a phase ends after the first step in "
+              "which no somatic potential changed by this much or more (--t-free and --t-nudged being the caps); "
+              "0 runs every step", kind="quantity", unit="mV", runtime=False, signed=True,
+              check=lambda v: None if float(v) >= 0 else f"must be 0 (off) or positive, got {float(v / mV):g} mV: "
+              "e.g. --settle-tol 0.01"),
 )
 
 
@@ -393,7 +407,9 @@ def network(p):
     namespace = dict(dale_offset=p.dale_offset, E_L=p.E_L, E_exc=p.E_exc, E_inh=p.E_inh, delta_v=p.delta_v, C_soma=p.C_soma,
                      C_dend=p.C_dend, g_Ls=g["g_Ls"], g_Ld=g["g_Ld"], g_B=g["g_B"], g_sd=p.g_sd,
                      g_hat_e=g["g_hat_e"], g_hat_i=g["g_hat_i"], tau_exc=p.tau_exc, tau_inh=p.tau_inh,
-                     lam_B=p.lam_update, gamma_B=p.gamma_update)
+                     lam_B=p.lam_update, gamma_B=p.gamma_update,
+                     settle_tol=p.settle_tol, V0=1, n_minus=p.steps_per_sample)
+    settling = float(p.settle_tol) > 0
     populations = [Population("inp", p.arch[0], antisparse.INPUT,
                               operations=[Operation(antisparse.INPUT_LOAD, at="onset", order=8)])]
     pathways = []
@@ -402,13 +418,16 @@ def network(p):
         onset = ONSET_RESET + ("" if out else ONSET_RESET_HIDDEN) + ("" if first else ONSET_RESET_LATER)
         lateral = dict(c_z=p.gamma, c_r=p.g_leak) if out else dict(c_z=2 * p.epsilon * p.gamma,
                                                                   c_r=p.epsilon * p.g_leak)
+        operations = [Operation(REF_STORE, at="free_end", when="start", order=3),
+                      Operation(onset, at="onset", order=7),
+                      Operation(RATE_UPDATE, when="after_groups", order=0)]
+        if settling:
+            operations.append(Operation(antisparse.SETTLE_STORE, when="start", order=12))
         populations.append(Population(
-            f"pyr_{k}", p.arch[k], pyramidal_equations(out, first, p.dale),
+            f"pyr_{k}", p.arch[k],
+            pyramidal_equations(out, first, p.dale) + (antisparse.SETTLE_PREVIOUS if settling else ""),
             namespace=dict(g_A=g["g_A_output"] if out else g["g_A_hidden"], **lateral),
-            events={"free_end": ("step == n_free", "start", 2)},
-            operations=[Operation(REF_STORE, at="free_end", when="start", order=3),
-                        Operation(onset, at="onset", order=7),
-                        Operation(RATE_UPDATE, when="after_groups", order=0)],
+            events={"free_end": ("step == n_free", "start", 2)}, operations=operations,
             method="exponential_euler", layer=k))
         populations.append(Population(f"inh_{k}", p.arch[k], INTERNEURON_DALE if p.dale else antisparse.INTERNEURON,
                                       operations=[Operation("z_e = 0\nz_i = 0" if p.dale else "z = 0", at="onset",
@@ -435,6 +454,10 @@ def network(p):
         for k in range(1, L + 1):
             populations.append(Population(f"rel_{k}", p.arch[k], RELAY, linked={
                 "r": (f"pyr_{k}", "r"), "r_ref": (f"pyr_{k}", "r_ref"), "z_inh": (f"pyr_{k}", "z_inh")}))
+    if settling:
+        monitor, settle_pathways = antisparse.settling(p, after=settle_after(p))
+        populations += monitor
+        pathways += settle_pathways
     populations.append(Population("basal_1", p.arch[1], BASAL_RELAY, per_sample=True,
                                   linked={"r": ("pyr_1", "r"), "v_basal": ("pyr_1", "v_basal"),
                                           "e_ff_ref": ("pyr_1", "e_ff_ref")}))
@@ -466,6 +489,13 @@ def _dataset_defaults():
     # against 95.74 % at 2.5 mV, 3 seeds). The other data sets are not on these machines: untested.
     settings["fashion-mnist"] = dict(settings["fashion-mnist"], delta_v=2.0 * mV)
     return settings
+
+
+def settle_after(p):
+    """Steps a phase runs at least when settling to a tolerance: one membrane time constant. A
+    phase starts with a step in which no soma moves (the synaptic conductances open first, then the
+    dendrites follow, then the somata), so the tolerance alone would end it at once."""
+    return int(round(float(p.tau_m / p.dt)))
 
 
 def timing(p):

@@ -36,7 +36,10 @@ def _exp_euler(x, target, rate, dt):
 
 def dense_conductance(W, X, labels, betas, p):
     """Train on the rows of ``X`` one after the other; returns the weights and the state at the
-    end of the last sample (``{"v_soma": [...], "v_basal": ..., "v_apical": ..., "r": ...}``, SI)."""
+    end of the last sample (``{"v_soma": [...], "v_basal": ..., "v_apical": ..., "r": ...}``, SI)
+    and the steps each phase of each sample took (``steps``: ``[(free, nudged), ...]``). With
+    ``p.settle_tol`` > 0 a phase ends after the first step in which no somatic potential moved by
+    the tolerance or more."""
     W = {k: v.copy() for k, v in W.items()}
     g = {k: float(v) for k, v in conductance.units(p).items()}
     E_L, E_e, E_i, dV = (float(p.E_L), float(p.E_exc), float(p.E_inh), float(p.delta_v))
@@ -44,6 +47,8 @@ def dense_conductance(W, X, labels, betas, p):
                                     float(p.g_sd), float(p.dt))
     L, n_free, steps = p.n_layers, p.free_steps, p.steps_per_sample
     eps, gam, gl = p.epsilon, p.gamma, p.g_leak
+    tol, after = float(p.settle_tol), conductance.settle_after(p)
+    taken = []
 
     def split(Wk, r):
         return g["g_hat_e"] * np.clip(Wk, 0, None) @ r, g["g_hat_i"] * np.clip(-Wk, 0, None) @ r
@@ -57,7 +62,8 @@ def dense_conductance(W, X, labels, betas, p):
         gc = {key: [None] + [np.zeros(n[k]) for k in range(1, L + 1)]
               for key in ("ff_e", "ff_i", "fb_e", "fb_i", "lat_e", "lat_i")}
         ref = {}
-        for step in range(steps):
+        step, counts = 0, [0, 0]
+        while step < steps:
             # summed inputs from the rates at the start of the step
             ff = [None] + [split(W[f"Wff{k}"], r[k - 1]) for k in range(1, L + 1)]
             fb = [None] + [split(W[f"Wfb{k}"], r[k + 1]) if k < L else (0.0, 0.0) for k in range(1, L + 1)]
@@ -89,11 +95,17 @@ def dense_conductance(W, X, labels, betas, p):
                 new[k] = (new_vs, new_vb, new_va,
                           {key: _exp_euler(gc[key][k], targets[key], 1 / (t_e if key.endswith("_e") else t_i), dt)
                            for key in targets})
+            moved = max(np.abs(new[k][0] - vs[k]).max() for k in range(1, L + 1))
             for k in range(1, L + 1):
                 vs[k], vb[k], va[k], conductances = new[k]
                 for key, value in conductances.items():
                     gc[key][k] = value
                 r[k] = np.clip((vs[k] - E_L) / dV, 0, 1)
+            counts[step >= n_free] += 1
+            step += 1
+            if tol > 0 and moved < tol and counts[step - 1 >= n_free] >= after:  # settled: on to the next phase
+                step = max(step, n_free if step < n_free else steps)
+        taken.append(tuple(counts))
         # plasticity at the next onset, from the nudged state and the stored reference
         for k in range(1, L + 1):
             r_ref, e_ff_ref, e_fb_ref = ref[k]
@@ -106,19 +118,20 @@ def dense_conductance(W, X, labels, betas, p):
         for k in range(1, L + 1):
             zk = W[f"B{k}"] @ r[k]
             W[f"B{k}"] = (W[f"B{k}"] - p.gamma_update * np.outer(zk, zk)) / p.lam_update
-    return W, {"v_soma": vs, "v_basal": vb, "v_apical": va, "r": r}
+    return W, {"v_soma": vs, "v_basal": vb, "v_apical": va, "r": r, "steps": taken}
 
 
 @pytest.mark.parametrize("arch, changes", [
     ((64, 8, 10), {}),
     ((64, 8, 6, 10), dict(g_sd=20 * nS, lambda_batch=5)),
+    ((64, 8, 10), dict(settle_tol=0.05 * mV, t_free=30 * ms, t_nudged=20 * ms)),
 ])
 def test_network_equals_the_dense_conductance_model(tmp_path, digits, arch, changes):
     """Runtime mode, physiological values (shunting, saturation), 3 samples: weights to 1e-9."""
     L = len(arch) - 1
-    p = make_params("conductance", arch=arch, dt=0.5 * ms, t_free=15 * ms, t_nudged=10 * ms, lam=0.99,
-                    beta_sign="positive", shuffle=False, lr_ff=(0.5,) + (0.35,) * (L - 1), lr_fb=(0.1,) * (L - 1),
-                    **changes)
+    p = make_params("conductance", arch=arch, **dict(dict(
+        dt=0.5 * ms, t_free=15 * ms, t_nudged=10 * ms, lam=0.99, beta_sign="positive", shuffle=False,
+        lr_ff=(0.5,) + (0.35,) * (L - 1), lr_fb=(0.1,) * (L - 1)), **changes))
     n = 3
     X, y = digits.X_train[:n], digits.y_train[:n]
     betas = np.array([1.0, -1.0, 1.0])
@@ -134,6 +147,11 @@ def test_network_equals_the_dense_conductance_model(tmp_path, digits, arch, chan
         assert np.abs(W[key] - W0[key]).max() > 1e-6 or key.startswith("B"), f"{key} did not learn: {scale}"
     for k in range(1, L + 1):
         np.testing.assert_allclose(res.rates[k][1][-1], state["r"][k], rtol=0, atol=1e-9)
+    if p.settle_tol > 0:  # the phases ended early, after the same steps in both
+        free, nudged = np.array(state["steps"]).T
+        assert np.all(free < p.free_steps) and np.all(nudged < p.steps_per_sample - p.free_steps), state["steps"]
+        np.testing.assert_array_equal(res.steps["free"], free)
+        np.testing.assert_array_equal(res.steps["nudged"], nudged)
     # away from the limit the network is not the abstract one: shunting changes the update
     dp = dense.DenseParams(epsilon=p.epsilon, lam=p.lam, g_leak=p.g_leak, n_free=2000, n_nudged=2000)
     Wa = {k: v.copy() for k, v in W0.items()}
@@ -198,6 +216,7 @@ def test_the_abstract_network_is_the_limit(tmp_path, digits):
     (dict(dt=2 * ms), "dt = 2 ms is too long for the fastest time constant \\(3 ms\\)"),
     (dict(t_free=50.3 * ms), "t_free = .* is not a positive whole number of steps"),
     (dict(E_L=5 * ms), "E_L must be a potential"),
+    (dict(settle_tol=-0.01 * mV), "settle_tol must be 0 \\(off\\) or positive, got -0.01 mV"),
 ])
 def test_bad_values_give_one_line(changes, message):
     with pytest.raises(CorInfoError, match=message) as err:
