@@ -54,8 +54,8 @@ def parse(argv):
     parser.add_argument("run", help="run folder of a rate network (config.json, snapshots/)")
     parser.add_argument("--epoch", type=int, default=0, help="start from the weights after this epoch (default 0: "
                         "the initial weights)")
-    parser.add_argument("--samples", type=int, default=500, help="training samples presented (default 500; 0 prints only where the "
-                        "trace starts)")
+    parser.add_argument("--samples", type=int, default=500, help="training samples presented (default 500; 0 "
+                        "prints only where the trace starts)")
     parser.add_argument("--every", type=int, default=50, help="print a line every this many samples (default 50)")
     parser.add_argument("--probe", type=int, default=200, help="test samples for Σ r and the accuracy (default 200)")
     parser.add_argument("--lr-factor", type=float, help="learning rates × this (default: the run's factor of the "
