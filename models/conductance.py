@@ -101,7 +101,8 @@ The names in the strings below that are not model variables come from the namesp
 :func:`network`): E_L, E_exc, E_inh, delta_v, C_soma, C_dend, g_Ls, g_Ld, g_B, g_A, g_sd, g_hat_e,
 g_hat_i, tau_exc, tau_inh, c_z, c_r, gamma_B, lam_B, n_free, steps_per_sample, settle_tol, V0 (1:
 δ is a potential already), n_minus (= steps_per_sample: two phases), the function settle_jump and
-the TimedArrays beta_of_sample, label_of_sample, image_of_sample, images, row_period, learn_at_onset, beta_at_onset.
+the TimedArrays beta_of_sample, label_of_sample, image_of_sample, images, row_period,
+learn_at_onset, beta_at_onset.
 """
 import brian2
 from brian2 import mV, ms, nS, pF
