@@ -185,7 +185,7 @@ def test_dense_trace_protocol(tmp_path):
     assert gated["lines"][-1]["change"]["Wff2"] < lines[1][-1]["change"]["Wff2"]
     # --samples 0: only where the trace starts, the free rates of the snapshot's weights
     from corinfo_sim.datasets import load_dataset
-    from corinfo_sim.dense import free_rates
+    from corinfo_sim.dense import free_rates, run_phase
     from corinfo_sim.params import Params
     from corinfo_sim.weights import init_weights
     out = tmp_path / "start.json"
@@ -207,6 +207,14 @@ def test_dense_trace_protocol(tmp_path):
     assert all(len(line["contrast"]) == 2 and all(c > 0 for c in line["contrast"]) for line in measured)
     assert [{k: v for k, v in line.items() if k != "contrast"} for line in measured] == lines[1]
     assert f"{measured[-1]['contrast'][0]:.2e}" in proc.stdout
+    # at the start: the mean |r^nudged − r^free|/β of the first 4 probe samples (two phases here)
+    oracle, data = params.variant.oracle(params), load_dataset("digits")
+    W0, expected = init_weights((64, 12, 10), np.random.default_rng(0)), np.zeros(2)
+    for x, label in zip(data.X_test[:4], data.y_test[:4]):
+        free = run_phase(W0, x, np.eye(10)[label], 0.0, oracle.n_free, oracle)
+        nudged = run_phase(W0, x, np.eye(10)[label], params.beta, oracle.n_nudged, oracle, prev=free)
+        expected += [np.mean(np.abs(nudged.r[k] - free.r[k])) / params.beta / 4 for k in (1, 2)]
+    assert not oracle.three_phase and measured[0]["contrast"] == pytest.approx(expected, rel=1e-9)
     bad = protocol("dense_trace", tmp_path, "--samples", "3")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "config.json" in bad.stderr
     bad = protocol("dense_trace", tmp_path / "run", "--epoch", "4")
