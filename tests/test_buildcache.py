@@ -30,8 +30,8 @@ def _changed(parameter, value, arch):
         return (len(arch) - 1,)
     if value is None and parameter.optional:  # unset (another parameter applies): set it
         return 0.5
-    if parameter.name == "settle_tol" and value == 0:
-        return 1e-3  # off -> on: the settling monitor is built
+    if parameter.name == "settle_tol" and float(value) == 0:  # off -> on: the settling monitor is built
+        return 1e-3 * UNITS[parameter.unit] if kind == "quantity" else 1e-3
     if parameter.name in ("dt", "t_free", "t_nudged", "t_window"):
         return value * 2 if parameter.name != "t_window" else value / 2
     return {"float": lambda: value * 0.9, "floats": lambda: tuple(v * 0.9 for v in value),
