@@ -34,6 +34,16 @@ stays W r and only its variance, (1 − p)/p Σ_j w_j² r_j², is added; without
 p W r. The input pathway of the rate networks is summed once per sample (its input is constant),
 so its failures are drawn once per sample.
 
+With ``release_noise = "gaussian"`` a rate-carrying pathway draws no decision per synapse: each
+postsynaptic neuron's summed input X is drawn at every step from the normal distribution with the
+mean and variance of the Bernoulli sum, X = m Σ_j w_j r_j + √(v Σ_j w_j² r_j²) n (scaled: m = 1,
+v = (1 − p)/p; not scaled: m = p, v = p(1 − p); n a normal number per neuron and step). Both sums
+run in the pathway's own loop as two summed variables (``X_sum``, ``X_sq``), and the postsynaptic
+population forms X right after them. Different neurons and steps stay independent, as with
+Bernoulli decisions; what is lost is the shape of a sum of few terms (a conductance, which a
+Bernoulli sum keeps at or above 0, is clipped at 0). Spike-carrying pathways always fail per
+spike and synapse.
+
 **Transmission delays** (``delay_ff``, ``delay_fb``, ``delay_lateral``, in ms, whole numbers of
 steps dt, at most the shortest phase). Spike-carrying pathways take Brian2's synaptic ``delay``:
 a spike emitted at step t acts at step t + d/dt (spikes still in flight when a sample ends are
@@ -69,7 +79,7 @@ import numpy as np
 #: unset: ``release_prob`` applies).
 OFF = {"noise_soma": 0 * brian2.mV, "noise_dendrite": 0 * brian2.mV, "release_prob": 1.0,
        "release_prob_ff": None, "release_prob_fb": None, "release_prob_lateral": None,
-       "delay_ff": 0 * brian2.ms, "delay_fb": 0 * brian2.ms, "delay_lateral": 0 * brian2.ms}
+       "release_noise": "bernoulli", "delay_ff": 0 * brian2.ms, "delay_fb": 0 * brian2.ms, "delay_lateral": 0 * brian2.ms}
 
 #: The kinds of pathway that fail and are delayed (:func:`pathway_kind`).
 KINDS = ("ff", "fb", "lateral")
@@ -128,6 +138,7 @@ def describe(params):
     return {"noise_soma": float(value(params, "noise_soma")) > 0,
             "noise_dendrite": float(value(params, "noise_dendrite")) > 0,
             "failures": bool(failing(params)),
+            "release_noise": value(params, "release_noise") if failing(params) else None,
             "delays": {kind: delay_steps(params, kind) for kind in DELAYS}}
 
 
@@ -408,6 +419,43 @@ def _gated_summed(model, gate, steps, needed):
     return "\n".join(lines)
 
 
+def _moment_summed(model, steps, needed):
+    """A pathway model whose summed variables ``X_post = e`` become two, ``X_sum_post = e`` and
+    ``X_sq_post = (e)**2`` (delayed by ``steps``); the targets ``[(X, unit)]``."""
+    lines, targets = [], []
+    for line in model.split("\n"):
+        if "(summed)" in line:
+            code, hash_, comment = line.partition("#")
+            left, _, unit = code.rpartition(":")
+            target, _, expression = left.partition("=")
+            expression = expression.strip()
+            if steps:
+                expression = _delayed(expression, steps, needed)
+            name, unit = target.strip()[:-len("_post")], unit.replace("(summed)", "").strip()
+            targets.append((name, unit))
+            lines.append(f"{name}_sum_post = {expression} : {unit} (summed)  # sum of its terms")
+            lines.append(f"{name}_sq_post = ({expression})**2 : {_squared(unit)} (summed)  # sum of their squares")
+            continue
+        lines.append(line)
+    return "\n".join(lines), targets
+
+
+def _squared(unit):
+    """The square of a unit as written in equations."""
+    return "1" if unit == "1" else f"{unit}**2"
+
+
+#: The summed input X of a rate pathway with Gaussian failures, formed from its two sums (mean factor
+#: m and variance factor v of the Bernoulli sum from p and the scaling, run-time values).
+MOMENT_EQUATIONS = """
+{x}_sum : {unit}  # sum of the terms of {x} (Gaussian failures)
+{x}_sq : {squared}  # sum of the squares of the terms of {x}
+"""
+MOMENT_CODE = """
+{x} = {clip_open}(release_scaled + (1 - release_scaled)*release_p_{kind})*{x}_sum + sqrt((1 - release_p_{kind})*(release_scaled/release_p_{kind} + (1 - release_scaled)*release_p_{kind})*{x}_sq)*normal_hash({key}, {stream}, {step}, i){clip_close}
+"""
+
+
 def _gated_on_pre(on_pre, gate):
     """``on_pre`` code whose increments (``x += ...``) are transmitted only when ``gate`` is 1."""
     out = []
@@ -471,6 +519,7 @@ def apply(spec, params):
     from .spec import Operation
     sigma = {"soma": value(params, "noise_soma"), "dendrite": value(params, "noise_dendrite")}
     p_release = {kind: release_p(params, kind) for kind in KINDS}
+    gaussian = value(params, "release_noise") == "gaussian"
     normal_hash, release_gate, seed_function, row_gate = _functions()
     namespace = dict(spec.namespace, normal_hash=normal_hash, release_gate=release_gate,
                      release_seed=seed_function, release_row_gate=row_gate,
@@ -524,11 +573,25 @@ def apply(spec, params):
             per_sample = populations[pathway.post].per_sample
             needed = set()
             row_gate = None
-            if fails:
+            if fails and gaussian:
+                changes["model"], targets = _moment_summed(pathway.model, 0 if per_sample else steps, needed)
+                post = populations[pathway.post]
+                code = "".join(MOMENT_CODE.format(
+                    x=x, kind=kind, key=_KEY, stream=stream("release", pathway.name, x),
+                    step=0 if per_sample else _STEP,  # once per sample where the input is summed once
+                    clip_open="clip(" if unit == "siemens" else "",
+                    clip_close=f", 0*siemens, inf*siemens)" if unit == "siemens" else "") for x, unit in targets)
+                populations[pathway.post] = dataclasses.replace(
+                    post, equations=post.equations + "".join(
+                        MOMENT_EQUATIONS.format(x=x, unit=unit, squared=_squared(unit)) for x, unit in targets),
+                    operations=post.operations + [Operation(code, when=pathway.summed[0],
+                                                            order=pathway.summed[1] + 0.5)])
+            elif fails:
                 row_gate = (f"release_row_gate(bio_seed_pre, {stream('release', pathway.name)}, j, "
                             f"bio_threshold_{kind}_pre, bio_transmit_{kind}_pre)")
                 seeded.setdefault(pathway.pre, set()).add(kind)
-            changes["model"] = _gated_summed(pathway.model, row_gate, 0 if per_sample else steps, needed)
+            if "model" not in changes:
+                changes["model"] = _gated_summed(pathway.model, row_gate, 0 if per_sample else steps, needed)
             for variable in needed:
                 depth = lines.setdefault(pathway.pre, {})
                 depth[variable] = max(depth.get(variable, 0), steps)

@@ -14,12 +14,14 @@ list of this step's spikes.
 (used by ``run_regularly``), ``synapses`` (``on_pre`` code) and ``synapses_push_spikes``. The
 statements inside the loops are still the ones Brian2 generates from the model equations; only
 the loops and the index loads differ, and the synapses are visited in the same order, so the
-results are the same. Two further savings keep the results the same to the bit: a summed
+results are the same. Three further savings keep the results the same to the bit (the third to
+the rounding of a square): a summed
 variable skips the rows of presynaptic neurons whose gating variable is 0
 (:func:`zero_input_gate`: a rate-0 neuron adds nothing to ``w*r_pre``), and a pathway of at
 least :data:`PARALLEL_MIN` synapses splits its postsynaptic neurons over OpenMP threads, each
 thread summing its own neurons in the usual order (only when the code writes no presynaptic
-variable, :func:`writes_no_presynaptic`). These are the only OpenMP regions of the binary; the
+variable, :func:`writes_no_presynaptic`), and the sum of a pathway's terms and the sum of their
+squares run in one loop (:func:`squared_partner`). These are the only OpenMP regions of the binary; the
 session compiles with ``-fopenmp`` and sets the number of threads per run
 (:func:`corinfo_sim.session.thread_environment`). A pathway of another layout, with delays, or driven by a subgroup runs
 Brian2's own code. Layout and delays are read at a code object's first call and again whenever
@@ -70,6 +72,36 @@ def zero_input_gate(synapses, target_var, variables, get_array_name):
     return ""
 
 
+def squared_partner(synapses, target_var):
+    """The part a summed variable plays in a pair summed in one loop (Gaussian failures).
+
+    A pathway with Gaussian failures (:mod:`corinfo_sim.biophysics`) sums each input twice onto
+    its postsynaptic group: ``X_sum = e`` and ``X_sq = (e)**2``. Two loops over the synapses would
+    read every weight and rate twice; instead the loop of ``X_sum`` adds the square of each term
+    to ``X_sq`` as well, and the code object of ``X_sq`` does nothing. The pair is recognised by
+    the names and checked with sympy (the second expression is the square of the first).
+
+    Returns
+    -------
+    str
+        For ``X_sum``: the name of ``X_sq``'s array, which its loop also fills; for ``X_sq`` with
+        such a partner: ``"fused"``; otherwise ``""``.
+    """
+    from brian2.devices.device import get_device
+    name = target_var.name
+    stem, own = (name[:-4], "sum") if name.endswith("_sum") else (name[:-3], "sq") if name.endswith("_sq") else (name, "")
+    if not own:
+        return ""
+    by_target = {u.target_var.name: u for u in synapses.summed_updaters.values()
+                 if u.target is synapses.target and u.target_var.owner is target_var.owner}
+    total, square = by_target.get(stem + "_sum"), by_target.get(stem + "_sq")
+    if total is None or square is None:
+        return ""
+    if sympy.expand(str_to_sympy(total.expression.code) ** 2 - str_to_sympy(square.expression.code)) != 0:
+        return ""
+    return get_device().get_array_name(square.target_var) if own == "sum" else "fused"
+
+
 #: A statement's target: ``name =``, ``name +=``, ...
 _WRITE = re.compile(r"^\s*(\w+)\s*(?:[-+*/]?=)", re.MULTILINE)
 
@@ -101,7 +133,7 @@ def _templater(folder):
     base = CPPStandaloneCodeObject.templater
     templater = base.derive("corinfo_sim", templates_dir=folder)
     templater.env.globals.update(zero_input_gate=zero_input_gate, writes_no_presynaptic=writes_no_presynaptic,
-                                 parallel_min=PARALLEL_MIN)
+                                 squared_partner=squared_partner, parallel_min=PARALLEL_MIN)
     templater.env.loader = ChoiceLoader([
         PackageLoader("corinfo_sim", folder),
         PrefixLoader({"brian2": base.env.loader}),

@@ -324,6 +324,11 @@ BIOPHYSICS = (
                 "unset, --release-prob's applies)", optional=True, check=_probability(f"--release-prob-{kind}"),
                 label=f"--release-prob-{kind}")
       for kind, pathways in (("ff", "forward"), ("fb", "feedback"), ("lateral", "lateral"))),
+    Parameter("release_noise", "bernoulli", "how a rate-carrying synapse fails (spikes always fail per spike and "
+              "synapse): 'bernoulli', each synapse's contribution transmitted with probability p at every step; "
+              "'gaussian', the summed input drawn at every step from the normal distribution with the same mean "
+              "and variance (a random number per neuron, not per synapse: faster, the same two moments)",
+              kind="choice", choices=("bernoulli", "gaussian"), label="--release-noise"),
     Parameter("release_scale", True, "with --release-prob below 1, scale every transmitted contribution by 1/p so "
               "that the mean drive stays W r (--no-release-scale: the mean drive is p W r)", kind="bool",
               runtime=True),

@@ -42,6 +42,8 @@ def parse(argv=None):
     parser.add_argument("--noise-soma", type=float, default=2.0, help="somatic noise when on, mV (default 2)")
     parser.add_argument("--noise-dendrite", type=float, default=2.0, help="dendritic noise when on, mV (default 2)")
     parser.add_argument("--release-prob", type=float, default=0.5, help="release probability when on (default 0.5)")
+    parser.add_argument("--release-noise", choices=("bernoulli", "gaussian"), default="bernoulli",
+                        help="how rate-carrying synapses fail when on (default bernoulli)")
     parser.add_argument("--delay-ff", type=float, default=2.0, help="forward delay when on, ms (default 2)")
     parser.add_argument("--delay-fb", type=float, default=2.0, help="feedback delay when on, ms (default 2)")
     parser.add_argument("--delay-lateral", type=float, default=1.0, help="lateral delay when on, ms (default 1)")
@@ -58,7 +60,7 @@ def main(argv=None):
         except CorInfoError as error:
             print(f"note: {error}; timing on random inputs", file=sys.stderr)
     on = dict(noise_soma=args.noise_soma * brian2.mV, noise_dendrite=args.noise_dendrite * brian2.mV,
-              release_prob=args.release_prob, delay_ff=args.delay_ff * brian2.ms, delay_fb=args.delay_fb * brian2.ms,
+              release_prob=args.release_prob, release_noise=args.release_noise, delay_ff=args.delay_ff * brian2.ms, delay_fb=args.delay_fb * brian2.ms,
               delay_lateral=args.delay_lateral * brian2.ms)
     runs = {"off": [], "on": []}
     for _ in range(args.repeats):

@@ -230,6 +230,33 @@ def test_spike_failures_transmit_a_fraction_p_of_the_spikes(digits):
     assert abs(sent / spikes - p) < 4 * np.sqrt(p * (1 - p) / spikes)
 
 
+@pytest.mark.parametrize("scale", [True, False])
+def test_gaussian_rate_failures_have_the_moments_of_the_bernoulli_sum(scale, digits):
+    """``release_noise="gaussian"``: the output layer's basal drive of each step is normal with the
+    mean m W r and the variance v Σ_j w_j² r_j² of the Bernoulli sum (scaled: m = 1, v = (1 − p)/p;
+    not scaled: m = p, v = p(1 − p)), independently for each neuron."""
+    p = 0.3
+    params = make_params("antisparse", "digits", arch=(64, 12, 10), release_prob=p, release_scale=scale,
+                         release_noise="gaussian")
+    rng = np.random.default_rng(0)
+    weights = _one_to_one_output(params, rng)
+    weights["Wff2"] = rng.uniform(-0.5, 1.0, size=weights["Wff2"].shape)
+    traces, _ = _probe(params, digits, weights, 40)
+    r_pre = traces["rate_L1"]
+    basal = traces["v_basal_L2"] / float(params.V0 / mV)
+    m, v = (1.0, (1 - p) / p) if scale else (p, p * (1 - p))
+    variance = v * (r_pre ** 2) @ (weights["Wff2"] ** 2).T
+    moving = variance > 1e-6
+    z = (basal - m * r_pre @ weights["Wff2"].T)[moving] / np.sqrt(variance[moving])
+    n = z.size
+    assert n > 10000
+    assert abs(z.mean()) < 4 / np.sqrt(n)
+    assert abs(z.var() - 1) < 4 * np.sqrt(1.7 / n)  # the normal numbers' kurtosis is 2.7
+    both = moving[:, 0] & moving[:, 1]
+    pair = (basal - m * r_pre @ weights["Wff2"].T)[both][:, :2] / np.sqrt(variance[both][:, :2])
+    assert abs(np.corrcoef(pair.T)[0, 1]) < 4 / np.sqrt(both.sum())
+
+
 @pytest.mark.parametrize("model", ["antisparse", "spiking"])
 def test_a_kind_of_pathway_fails_with_its_own_probability(model):
     """``release_prob_fb`` alone gates the feedback pathways and no other; with ``release_prob``
@@ -372,3 +399,30 @@ def test_delays_alone_train_compiled(tmp_path):
                            "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "final test accuracy" in proc.stdout
+
+
+@pytest.mark.standalone
+@pytest.mark.parametrize("release_noise", ["bernoulli", "gaussian"])
+def test_compiled_runs_with_every_option_equal_runtime_ones(tmp_path, digits, release_noise):
+    """Every option on (noise, failures, delays): the compiled network draws the same numbers as
+    runtime mode (the C++ hashes and their numpy twins), sums a Gaussian pathway's terms and their
+    squares in one loop, and learns the same weights."""
+    from corinfo_sim.session import Session
+    arch = (64, 12, 10)
+    params = make_params("antisparse", "digits", arch=arch, release_noise=release_noise, **ALL_ON)
+    X, y = digits.X_train[:6], digits.y_train[:6]
+    plan = Plan.make(y, train=[0, 1, 2, 3], test=[4], probe=[5], beta=[1.0, -1.0, 1.0, 1.0], trace=np.ones(6))
+    weights = init_weights(arch, np.random.default_rng(1))
+    results = {}
+    for device in ("cpp_standalone", "runtime"):
+        session = Session(params, X, y, plan.segments, str(tmp_path / device), device=device,
+                          trace_neurons={1: np.arange(12), 2: np.arange(10)})
+        try:
+            results[device] = session.run(plan, weights)
+        finally:
+            session.close()
+    compiled, runtime = results["cpp_standalone"], results["runtime"]
+    for key in weights:
+        np.testing.assert_allclose(compiled.weights[key], runtime.weights[key], rtol=0, atol=1e-9)
+        assert np.abs(compiled.weights[key] - weights[key]).max() > 0
+    np.testing.assert_allclose(compiled.traces["v_basal_L2"], runtime.traces["v_basal_L2"], rtol=0, atol=1e-9)

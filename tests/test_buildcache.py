@@ -47,12 +47,14 @@ def test_run_time_parameters_are_exactly_those_that_keep_the_structure(model):
         pytest.skip(f"model {model} is a reference without a Brian2 network: nothing is compiled")
     base = make_params(model, "digits")
     for parameter in get_variant(model).parameters:
-        value = _changed(parameter, getattr(base, parameter.name), base.arch)
+        # how failures are drawn matters only where synapses fail
+        reference = base.replace(release_prob=0.5) if parameter.name == "release_noise" else base
+        value = _changed(parameter, getattr(reference, parameter.name), reference.arch)
         try:
-            other = base.replace(**{parameter.name: value})
+            other = reference.replace(**{parameter.name: value})
         except CorInfoError:  # e.g. a doubled step too long for the time constants: halve it
-            other = base.replace(**{parameter.name: getattr(base, parameter.name) / 2})
-        same = structure(other) == structure(base)
+            other = reference.replace(**{parameter.name: getattr(reference, parameter.name) / 2})
+        same = structure(other) == structure(reference)
         assert same == parameter.runtime, (parameter.name, "run-time" if same else "compiled in")
 
 
