@@ -23,7 +23,10 @@ thread summing its own neurons in the usual order (only when the code writes no 
 variable, :func:`writes_no_presynaptic`), and the sum of a pathway's terms and the sum of their
 squares run in one loop (:func:`squared_partner`). These are the only OpenMP regions of the binary; the
 session compiles with ``-fopenmp`` and sets the number of threads per run
-(:func:`corinfo_sim.session.thread_environment`). A pathway of another layout, with delays, or driven by a subgroup runs
+(:func:`corinfo_sim.session.thread_environment`). A spike-carrying pathway whose synapses all have the same delay of D steps
+keeps the spikes of its last D + 1 steps in a ring of its own and applies those of D steps before
+(the queue would deliver the same spikes at the same step, in the same order). A pathway of
+another layout, with delays that differ between its synapses, or driven by a subgroup runs
 Brian2's own code. Layout and delays are read at a code object's first call and again whenever
 the number of synapses changes (delays set between two runs of one binary are not seen). The
 ``synapses`` template reads the source's spike list, so ``on_pre`` pathways of this code object

@@ -402,14 +402,16 @@ def test_delays_alone_train_compiled(tmp_path):
 
 
 @pytest.mark.standalone
-@pytest.mark.parametrize("release_noise", ["bernoulli", "gaussian"])
-def test_compiled_runs_with_every_option_equal_runtime_ones(tmp_path, digits, release_noise):
+@pytest.mark.parametrize("model, release_noise", [("antisparse", "bernoulli"), ("antisparse", "gaussian"),
+                                                  ("spiking", "bernoulli")])
+def test_compiled_runs_with_every_option_equal_runtime_ones(tmp_path, digits, model, release_noise):
     """Every option on (noise, failures, delays): the compiled network draws the same numbers as
     runtime mode (the C++ hashes and their numpy twins), sums a Gaussian pathway's terms and their
-    squares in one loop, and learns the same weights."""
+    squares in one loop, delivers delayed spikes from its own ring of past spikes instead of
+    Brian2's spike queue, and learns the same weights."""
     from corinfo_sim.session import Session
     arch = (64, 12, 10)
-    params = make_params("antisparse", "digits", arch=arch, release_noise=release_noise, **ALL_ON)
+    params = make_params(model, "digits", arch=arch, release_noise=release_noise, **ALL_ON)
     X, y = digits.X_train[:6], digits.y_train[:6]
     plan = Plan.make(y, train=[0, 1, 2, 3], test=[4], probe=[5], beta=[1.0, -1.0, 1.0, 1.0], trace=np.ones(6))
     weights = init_weights(arch, np.random.default_rng(1))
@@ -425,4 +427,5 @@ def test_compiled_runs_with_every_option_equal_runtime_ones(tmp_path, digits, re
     for key in weights:
         np.testing.assert_allclose(compiled.weights[key], runtime.weights[key], rtol=0, atol=1e-9)
         assert np.abs(compiled.weights[key] - weights[key]).max() > 0
-    np.testing.assert_allclose(compiled.traces["v_basal_L2"], runtime.traces["v_basal_L2"], rtol=0, atol=1e-9)
+    for variable in ("v_basal_L1", "v_apical_L1", "v_basal_L2"):
+        np.testing.assert_allclose(compiled.traces[variable], runtime.traces[variable], rtol=0, atol=1e-9)

@@ -181,25 +181,28 @@
 
 {#
   Spike transmission without the spike queue: for a presynaptic pathway (on_pre) of layout 1 or
-  2, triggered by spikes of a whole group, with zero delay, the synapses of the neurons that
-  spiked in this time step are applied directly (the spike queue would deliver exactly these,
-  in the same order). Defines _direct; both the push and the synapses code object use it.
+  2, triggered by spikes of a whole group, with one delay D (in steps, 0 or more) for every
+  synapse, the synapses of the neurons that spiked D steps before are applied directly (the
+  spike queue would deliver exactly these, in the same order). Defines _direct and _delay_steps;
+  both the push and the synapses code object use it. ``dt`` is the pathway's time step.
 #}
-{% macro direct_transmission(pathway) %}
+{% macro direct_transmission(pathway, dt) %}
     {{layout_check()}}
     {% set _delays = get_array_name(variables['delay'], access_data=False) %}
     {% if pathway.prepost == 'pre' and pathway.event == 'spike' and pathway.spikes_start == 0 and pathway.spikes_stop == (pathway.source | length) %}
     static size_t _delays_checked_for = (size_t)-1;  // number of delays at the last check
-    static bool _no_delays = false;
+    static int _delay_steps = -1;  // the delay of every synapse in steps; -1: they differ
     if (_delays_checked_for != {{_delays}}.size())
     {
         _delays_checked_for = {{_delays}}.size();
-        _no_delays = true;
+        _delay_steps = _delays_checked_for ? (int)std::lround({{_delays}}[0] / ({{dt}})) : 0;
         for (size_t _s=0; _s<_delays_checked_for; _s++)
-            _no_delays = _no_delays && {{_delays}}[_s] == 0;
+            if ((int)std::lround({{_delays}}[_s] / ({{dt}})) != _delay_steps)
+                _delay_steps = -1;
     }
-    const bool _direct = _layout && _no_delays;
+    const bool _direct = _layout && _delay_steps >= 0;
     {% else %}
     const bool _direct = false;
+    const int _delay_steps = -1;
     {% endif %}
 {% endmacro %}

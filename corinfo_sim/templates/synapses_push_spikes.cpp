@@ -4,7 +4,7 @@
 
 {% block maincode %}
     {% from 'all_to_all.cpp' import direct_transmission with context %}
-    {{direct_transmission(owner)}}
+    {{direct_transmission(owner, _source_dt)}}
     if (!_direct)
     {
         {{super()}}
