@@ -401,43 +401,45 @@ def _delayed(code, steps, needed):
     return re.sub(r"\b(\w+)_pre\b", replace, code)
 
 
-def _gated_summed(model, gate, steps, needed):
-    """A pathway model whose summed variables are gated by ``gate`` and delayed by ``steps``."""
+def _rewrite_summed(model, rewrite):
+    """``model`` with every summed-variable line ``X_post = e : unit (summed)  # c`` replaced by
+    the lines ``rewrite(X_post, e, unit, c)`` returns (``unit`` with its flag, ``c`` "" if none)."""
     lines = []
     for line in model.split("\n"):
-        if "(summed)" in line:
-            code, hash_, comment = line.partition("#")
-            left, _, unit = code.rpartition(":")
-            target, _, expression = left.partition("=")
-            expression = expression.strip()
-            if steps:
-                expression = _delayed(expression, steps, needed)
-            if gate:
-                expression = f"({expression})*{gate}"
-            line = f"{target.strip()} = {expression} : {unit.strip()}" + (f"  # {comment.strip()}" if hash_ else "")
-        lines.append(line)
+        if "(summed)" not in line:
+            lines.append(line)
+            continue
+        code, hash_, comment = line.partition("#")
+        left, _, unit = code.rpartition(":")
+        target, _, expression = left.partition("=")
+        lines += rewrite(target.strip(), expression.strip(), unit.strip(), comment.strip() if hash_ else "")
     return "\n".join(lines)
+
+
+def _gated_summed(model, gate, steps, needed):
+    """A pathway model whose summed variables are gated by ``gate`` and delayed by ``steps``."""
+    def rewrite(target, expression, unit, comment):
+        if steps:
+            expression = _delayed(expression, steps, needed)
+        if gate:
+            expression = f"({expression})*{gate}"
+        return [f"{target} = {expression} : {unit}" + (f"  # {comment}" if comment else "")]
+    return _rewrite_summed(model, rewrite)
 
 
 def _moment_summed(model, steps, needed):
     """A pathway model whose summed variables ``X_post = e`` become two, ``X_sum_post = e`` and
     ``X_sq_post = (e)**2`` (delayed by ``steps``); the targets ``[(X, unit)]``."""
-    lines, targets = [], []
-    for line in model.split("\n"):
-        if "(summed)" in line:
-            code, hash_, comment = line.partition("#")
-            left, _, unit = code.rpartition(":")
-            target, _, expression = left.partition("=")
-            expression = expression.strip()
-            if steps:
-                expression = _delayed(expression, steps, needed)
-            name, unit = target.strip()[:-len("_post")], unit.replace("(summed)", "").strip()
-            targets.append((name, unit))
-            lines.append(f"{name}_sum_post = {expression} : {unit} (summed)  # sum of its terms")
-            lines.append(f"{name}_sq_post = ({expression})**2 : {_squared(unit)} (summed)  # sum of their squares")
-            continue
-        lines.append(line)
-    return "\n".join(lines), targets
+    targets = []
+
+    def rewrite(target, expression, unit, comment):
+        if steps:
+            expression = _delayed(expression, steps, needed)
+        name, unit = target[:-len("_post")], unit.replace("(summed)", "").strip()
+        targets.append((name, unit))
+        return [f"{name}_sum_post = {expression} : {unit} (summed)  # sum of its terms",
+                f"{name}_sq_post = ({expression})**2 : {_squared(unit)} (summed)  # sum of their squares"]
+    return _rewrite_summed(model, rewrite), targets
 
 
 def _squared(unit):
