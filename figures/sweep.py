@@ -234,7 +234,9 @@ def plot_accuracy(rows, x, axes=None):
     """Final test accuracy (mean ± std over seeds) against parameter ``x``, one line per other setting.
 
     Numeric values of ``x`` go on a numeric axis (logarithmic when all are positive and span a factor
-    of 20 or more; points without a value of ``x`` are left out), other values (lists, text) on a
+    of 20 or more; with 0 among them and the others spanning that factor, symmetric-logarithmic:
+    linear from 0 to the smallest positive value, logarithmic beyond, a tick at every level; points
+    without a value of ``x`` are left out), other values (lists, text) on a
     categorical axis in order of first appearance. Points that share the values of the other
     parameters form one line (a parameter varied together with ``x``, one value per value of
     ``x`` as ``noise_dendrite`` with ``noise_soma``, is not another parameter), labelled with the
@@ -324,8 +326,13 @@ def plot_accuracy(rows, x, axes=None):
 
     if numeric:
         values = np.asarray(list(position.values()), dtype=float)
-        if values.size and values.min() > 0 and values.max() / values.min() >= 20:
-            ax.set_xscale("log")
+        positive = values[values > 0]
+        if positive.size and positive.max() / positive.min() >= 20:
+            if values.min() > 0:
+                ax.set_xscale("log")
+            elif values.min() == 0:  # 0 (an option off) beside values over decades: linear up to the smallest
+                ax.set_xscale("symlog", linthresh=positive.min(), linscale=0.5)
+                ax.set_xticks(sorted(values), [f"{v:g}" for v in sorted(values)])  # one tick per level
     else:
         ax.set_xticks(list(position.values()), [_show(v) for v in order])
         if len(order) > 4 or max(len(_show(v)) for v in order) > 8:

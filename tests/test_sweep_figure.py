@@ -152,6 +152,18 @@ def test_plotted_means_and_stds_are_over_seeds(one_param):
     assert ax.get_legend() is None  # one line, nothing diverged
 
 
+def test_zero_beside_values_over_decades_is_symmetric_logarithmic(tmp_path):
+    """An option off (0) and levels from 0.03 to 10: linear up to 0.03, logarithmic beyond."""
+    values = ["0", "0.03", "0.3", "10"]
+    points = [{"id": f"p{i}_s0", "seed": 0, "noise_soma": v, "final": 80.0 - i} for i, v in enumerate(values)]
+    rows = sweep_figure.load(write_sweep(tmp_path / "s", points, ["noise_soma"]))
+    ax = sweep_figure.plot_accuracy(rows, "noise_soma")
+    assert ax.get_xscale() == "symlog"
+    assert ax.xaxis.get_transform().linthresh == 0.03
+    np.testing.assert_allclose(_final_lines(ax)[0].get_xdata(), [0, 0.03, 0.3, 10])
+    assert [t.get_text() for t in ax.get_xticklabels()] == values  # a tick at every level
+
+
 def test_narrow_numeric_range_is_linear(tmp_path):
     points = [{"id": f"p{i}_s0", "seed": 0, "g_leak": v, "final": 80.0 + i} for i, v in enumerate(["0.2", "0.3", "0.5"])]
     rows = sweep_figure.load(write_sweep(tmp_path / "s", points, ["g_leak"]))
