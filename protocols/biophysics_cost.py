@@ -15,6 +15,9 @@ inputs; two compiles)::
 
     .venv/bin/python protocols/biophysics_cost.py --samples 500
 
+``--release-noise gaussian`` draws the rate networks' failures as one normal number per neuron and
+step instead of a decision per synapse and step (the spiking pathways fail per spike either way).
+
 The options' values (``--noise-soma`` and so on) are the on-state; the defaults lie in the
 physiological ranges (membrane fluctuations of a few mV, release probabilities 0.1–0.9, local
 delays of 0.5–2 ms).
