@@ -18,6 +18,11 @@ inputs; two compiles)::
 ``--release-noise gaussian`` draws the rate networks' failures as one normal number per neuron and
 step instead of a decision per synapse and step (the spiking pathways fail per spike either way).
 
+A spiking network's time per sample grows with its spikes, and strong noise or frequent failures
+make its hidden layer fire more: ``--model spiking`` with the default levels measures that too. The
+options' own cost shows at levels that leave the activity as it is (``--noise-soma 0.01
+--noise-dendrite 0.01 --release-prob 0.999``).
+
 The options' values (``--noise-soma`` and so on) are the on-state; the defaults lie in the
 physiological ranges (membrane fluctuations of a few mV, release probabilities 0.1–0.9, local
 delays of 0.5–2 ms).
