@@ -828,6 +828,38 @@ class _Watch:
                             "command with --resume")
 
 
+class _TimeLeft:
+    """The time a sweep still needs, from the epochs its points have trained since it started:
+    ``left(elapsed)`` is ``elapsed`` times the epochs still to train (of the points not ended) over
+    the epochs trained so far (by finished and running points alike), None before the first epoch.
+    Counting epochs, not points, keeps the estimate right while every worker is in its first point.
+    The run folders are read at most every ``every`` seconds of ``elapsed``."""
+
+    def __init__(self, todo, folder, epochs, every=10.0):
+        from .runrecord import epochs_done
+        self._epochs_done = epochs_done
+        self.folders = {p.id: os.path.join(folder, "points", p.id) for p in todo}
+        self.start = {i: epochs_done(f) for i, f in self.folders.items()}
+        self.epochs, self.every = epochs, every
+        self.ended_ids = set()
+        self.at, self.value = -math.inf, None
+
+    def ended(self, point_id):
+        """Point ``point_id`` finished, diverged or failed: it needs no more epochs."""
+        self.ended_ids.add(point_id)
+        self.at = -math.inf
+
+    def __call__(self, elapsed):
+        if elapsed - self.at >= self.every:
+            trained = remaining = 0
+            for i, folder in self.folders.items():
+                now = min(self.epochs, self._epochs_done(folder))
+                trained += max(now - self.start[i], 0)
+                remaining += 0 if i in self.ended_ids else self.epochs - now
+            self.at, self.value = elapsed, (elapsed * remaining / trained if trained else None)
+        return self.value
+
+
 def _run_points(todo, points, folder, spec, watch):
     """Run the points ``todo`` (of ``points``) on the cluster ``watch`` looks at; record each point
     as it ends and release its task."""
@@ -843,9 +875,7 @@ def _run_points(todo, points, folder, spec, watch):
     known = {p.id: point_row(p, folder, keys) for p in points}
     counted = {"done": len(points) - len(todo), "failed": 0}
     n = 0
-
-    def left(elapsed):  # seconds, from the points finished so far
-        return elapsed / n * (len(todo) - n) if n else None
+    left = _TimeLeft(todo, folder, spec["epochs"])
 
     try:
         while pending:
@@ -868,10 +898,11 @@ def _run_points(todo, points, folder, spec, watch):
                 row = known[point.id] = point_row(point, folder, keys)
                 counted["failed" if row["status"].startswith("failed") else "done"] += 1
                 n += 1
+                left.ended(point.id)
                 elapsed = time.time() - start
+                eta = left(elapsed) if n < len(todo) else None
                 watch.progress(_point_line(n, len(todo), row) + f"  | {n}/{len(todo)} points, "
-                               f"{_duration(elapsed)} elapsed"
-                               + (f", ETA {_duration(left(elapsed))}" if n < len(todo) else ""))
+                               f"{_duration(elapsed)} elapsed" + (f", ETA {_duration(eta)}" if eta is not None else ""))
                 write_results(points, folder, spec, known)
             if lost or client.status == "closed":
                 raise watch.lost()

@@ -343,3 +343,32 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
     proc = cli("sweep", spec, "--out", tmp_path / "out", "--scheduler", f"tcp://127.0.0.1:{_free_port()}")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "cannot reach the Dask scheduler" in proc.stderr
+
+
+def test_time_left_counts_epochs_since_the_start(tmp_path):
+    """The estimate uses the epochs trained in this sweep (a resumed point's earlier ones do not
+    count), stops counting an ended point's missing epochs, and is re-read from the folders only
+    every ``every`` seconds or when a point ends."""
+    from types import SimpleNamespace
+
+    from corinfo_sim.sweep import _TimeLeft
+
+    def epochs(pid, n):
+        folder = tmp_path / "points" / pid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "checkpoint.json").write_text(json.dumps({"epochs_done": n}))
+
+    epochs("p000_s0", 0)
+    epochs("p001_s0", 2)  # resumed after two epochs
+    todo = [SimpleNamespace(id="p000_s0"), SimpleNamespace(id="p001_s0"), SimpleNamespace(id="p002_s0")]
+    left = _TimeLeft(todo, str(tmp_path), epochs=4, every=10)
+    assert left(5.0) is None  # nothing trained yet
+    epochs("p000_s0", 1)
+    epochs("p001_s0", 3)
+    assert left(9.0) is None  # read again only 10 s after the last reading
+    # 2 epochs trained in 100 s; 3 + 1 + 4 still to train
+    assert left(100.0) == pytest.approx(100.0 * 8 / 2)
+    epochs("p000_s0", 2)
+    assert left(105.0) == pytest.approx(400.0)  # not read again yet
+    left.ended("p001_s0")  # diverged after its third epoch: 2 + 0 + 4 to train, 3 trained
+    assert left(106.0) == pytest.approx(106.0 * 6 / 3)
