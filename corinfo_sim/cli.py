@@ -313,7 +313,8 @@ def build_parser(model=None):
     f.add_argument("--run", required=True, nargs="+", metavar="DIR",
                    help="run folder (or protocol folder); learning-curves and angle: several run, protocol or "
                         "sweep folders (e.g. one per learning rule) are drawn side by side; sweep: several "
-                        "folders with parts of one sweep (e.g. its seeds run separately) are drawn together")
+                        "folders with parts of one sweep (e.g. its seeds run separately) are drawn together, and a "
+                        "copy of a sweep's results.csv stands for its folder")
     f.add_argument("--out", required=True, metavar="FILE", help="output file (.png or .pdf; the other is "
                                                                  "written beside it)")
     f.add_argument("--traces", metavar="FILE", help="traces file (default RUN/traces.npz)")

@@ -164,8 +164,8 @@ def plot_sweep(results, x, y=None, axes=None):
     Parameters
     ----------
     results : SweepResult or str, or a list of them
-        From :func:`corinfo_sim.run_sweep`, or a sweep folder; a list: parts of one sweep (e.g.
-        its seeds run one after the other), drawn together.
+        From :func:`corinfo_sim.run_sweep`, or a sweep folder or a copy of its ``results.csv``; a
+        list: parts of one sweep (e.g. its seeds run one after the other), drawn together.
     x : str
         The parameter on the x axis (a key of the sweep).
     y : str, optional

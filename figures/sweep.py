@@ -1,6 +1,8 @@
 """Sweep results: test accuracy against one swept parameter, or a heatmap over two.
 
-Reads ``results.csv`` of a sweep folder (``corinfo-sim sweep SPEC --out DIR``), one row per point:
+Reads ``results.csv`` of a sweep folder (``corinfo-sim sweep SPEC --out DIR``), or a copy of that
+file kept elsewhere (the README's study figures keep theirs beside the figure, so that a figure can be
+drawn again without the run folders), one row per point:
 ``id``, ``seed``, one column per parameter key (the columns between ``seed`` and ``status``, as text:
 ``0.3``, lists such as ``0.25,0.175``, empty where a point does not set the key), ``status``
 (``done``, ``diverged``, ``pending`` or ``failed: <message>``), ``epochs_done``, ``final_test_acc``
@@ -16,6 +18,7 @@ Pending and failed points are left out.
 
 import csv
 import math
+from pathlib import Path
 
 import matplotlib.transforms as mtransforms
 import numpy as np
@@ -66,8 +69,9 @@ def load(run_dir):
     Parameters
     ----------
     run_dir : str or Path, or a list of them
-        Sweep folder (``corinfo-sim sweep SPEC --out DIR``), or several folders that hold parts of
-        one sweep (e.g. its seeds run one after the other): their rows together.
+        Sweep folder (``corinfo-sim sweep SPEC --out DIR``) or a copy of its ``results.csv``, or
+        several of them that hold parts of one sweep (e.g. its seeds run one after the other): their
+        rows together.
 
     Returns
     -------
@@ -86,12 +90,8 @@ def load(run_dir):
     """
     if isinstance(run_dir, (list, tuple)):
         return _load_parts(run_dir)
-    folder = run_folder(run_dir)
-    path = folder / "results.csv"
-    if not path.is_file():
-        raise CorInfoError(f"sweep folder {folder} holds no results.csv: run 'corinfo-sim sweep SPEC --out "
-                           f"{folder}' first")
-    where = f"results.csv in {folder}"
+    path, folder = _table(run_dir)
+    where = f"results.csv in {folder}" if path.name == "results.csv" and path.parent == folder else str(path)
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
@@ -118,6 +118,19 @@ def load(run_dir):
             raise CorInfoError(f"{where}, point {row['id'] or '?'}: no seed: {_rerun(folder)}")
         rows.append(row)
     return rows
+
+
+def _table(run_dir):
+    """The results table of ``run_dir`` (a sweep folder or a results file) and the folder to name in
+    messages."""
+    if run_dir is not None and Path(run_dir).is_file():
+        return Path(run_dir), Path(run_dir).parent
+    folder = run_folder(run_dir)
+    path = folder / "results.csv"
+    if not path.is_file():
+        raise CorInfoError(f"sweep folder {folder} holds no results.csv: run 'corinfo-sim sweep SPEC --out "
+                           f"{folder}' first")
+    return path, folder
 
 
 def _load_parts(folders):
@@ -448,7 +461,8 @@ def make(run_dir, out, traces=None, x=None, y=None):
     Parameters
     ----------
     run_dir : str or Path, or a list of them
-        Sweep folder holding ``results.csv``, or several folders with parts of one sweep.
+        Sweep folder holding ``results.csv`` or a copy of that file, or several of them with parts
+        of one sweep.
     out : str or Path
         Output file (``.png``, ``.pdf`` or ``.svg``).
     traces : ignored
@@ -464,7 +478,7 @@ def make(run_dir, out, traces=None, x=None, y=None):
     """
     rows = load(run_dir)
     parts = run_dir if isinstance(run_dir, (list, tuple)) else [run_dir]
-    _check(rows, x, y, where="sweep folder " + ", ".join(str(run_folder(part)) for part in parts))
+    _check(rows, x, y, where=", ".join(str(_table(part)[0]) for part in parts))
     with style.use():
         ax = plot_accuracy(rows, x) if y is None else plot_heatmap(rows, x, y)
         return save_figure(ax.figure, out)

@@ -393,3 +393,23 @@ def test_a_parameter_varied_together_with_x_is_not_a_line_of_its_own(tmp_path):
     solid = [line for line in ax.lines if line.get_linestyle() == "-"]
     assert len(solid) == 1 and np.allclose(solid[0].get_ydata(), [90.5, 89.5, 88.5])
     assert ax.get_legend() is None or "noise_dendrite" not in " ".join(t.get_text() for t in ax.get_legend().texts)
+
+
+def test_a_kept_copy_of_results_csv_draws_what_its_folder_draws(tmp_path):
+    """A results table copied out of its sweep folder (as the README's study figures keep theirs)
+    draws the same means, alone or beside a sweep folder; a missing file is a missing folder."""
+    points = [{"id": f"p{n:03d}_s{seed}", "seed": seed, "g_leak": g, "final": ACC[(g, "0.25,0.175", seed)]}
+              for n, g in enumerate(["0.1", "0.3", "3"]) for seed in range(3)]
+    folder = write_sweep(tmp_path / "sweep", points, ["g_leak"])
+    kept = tmp_path / "kept" / "study.csv"
+    kept.parent.mkdir()
+    kept.write_bytes((folder / "results.csv").read_bytes())
+    expected = sweep_figure.plot_accuracy(sweep_figure.load(folder), "g_leak").lines[0].get_ydata()
+    ax = sweep_figure.plot_accuracy(sweep_figure.load(kept), "g_leak")
+    assert np.allclose(ax.lines[0].get_ydata(), expected)
+    written = make_figure("sweep", str(kept), tmp_path / "kept.png", x="g_leak")
+    assert all(p.stat().st_size for p in written)
+    with pytest.raises(CorInfoError, match="both hold point p000_s0 with seed 0"):
+        sweep_figure.load([folder, kept])
+    with pytest.raises(CorInfoError, match="does not exist"):
+        sweep_figure.load(tmp_path / "kept" / "other.csv")
