@@ -50,7 +50,11 @@ def _rerun(folder):
     return f"write it again with 'corinfo-sim sweep SPEC --out {folder} --resume'"
 
 
-def _convert(row, column, text, kind, where, folder):
+#: The fix of a results table given as a file: it is not one a sweep wrote.
+_NOT_A_TABLE = "give a sweep folder or a copy of the results.csv a sweep wrote"
+
+
+def _convert(row, column, text, kind, where, fix):
     text = (text or "").strip()
     try:
         if kind is int:
@@ -60,7 +64,7 @@ def _convert(row, column, text, kind, where, folder):
         return [float(v) for v in text.split()]
     except ValueError:
         raise CorInfoError(f"{where}, point {row.get('id') or '?'}: {column} {text!r} is not a number: "
-                           f"{_rerun(folder)}") from None
+                           f"{fix}") from None
 
 
 def load(run_dir):
@@ -91,31 +95,35 @@ def load(run_dir):
     if isinstance(run_dir, (list, tuple)):
         return _load_parts(run_dir)
     path, folder = _table(run_dir)
-    where = f"results.csv in {folder}" if path.name == "results.csv" and path.parent == folder else str(path)
+    if Path(run_dir).is_dir():
+        where, fix = f"results.csv in {folder}", _rerun(folder)
+    else:
+        where, fix = f"results table {path}", _NOT_A_TABLE
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             columns = list(reader.fieldnames or [])
             raw = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise CorInfoError(f"{where} cannot be read ({err}): {_rerun(folder)}") from None
+        raise CorInfoError(f"{where} cannot be read ({err}): {fix}") from None
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise CorInfoError(f"{where} has no column {', '.join(missing)}: it is not a sweep's results table; "
-                           f"{_rerun(folder)}")
+                           f"{fix}")
     if columns.index("status") < columns.index("seed"):
-        raise CorInfoError(f"{where} has its status column before seed: {_rerun(folder)}")
+        raise CorInfoError(f"{where} has its status column before seed: {fix}")
     if not raw:
-        raise CorInfoError(f"{where} lists no points: run 'corinfo-sim sweep SPEC --out {folder}' first")
+        raise CorInfoError(f"{where} lists no points: " + (f"run 'corinfo-sim sweep SPEC --out {folder}' first"
+                                                          if Path(run_dir).is_dir() else fix))
     rows = []
     for entry in raw:
         row = {c: (entry.get(c) or "").strip() for c in columns}
         for column in _INTS + _FLOATS + ("test_acc_per_epoch",):
             if column in row:
                 kind = int if column in _INTS else float if column in _FLOATS else list
-                row[column] = _convert(entry, column, entry.get(column), kind, where, folder)
+                row[column] = _convert(entry, column, entry.get(column), kind, where, fix)
         if row["seed"] is None:
-            raise CorInfoError(f"{where}, point {row['id'] or '?'}: no seed: {_rerun(folder)}")
+            raise CorInfoError(f"{where}, point {row['id'] or '?'}: no seed: {fix}")
         rows.append(row)
     return rows
 

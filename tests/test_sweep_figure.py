@@ -413,3 +413,13 @@ def test_a_kept_copy_of_results_csv_draws_what_its_folder_draws(tmp_path):
         sweep_figure.load([folder, kept])
     with pytest.raises(CorInfoError, match="does not exist"):
         sweep_figure.load(tmp_path / "kept" / "other.csv")
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", b"a,b\n1,2\n", b""])
+def test_a_file_that_is_not_a_results_table_is_refused_in_one_line(tmp_path, content):
+    """A file given for --run that no sweep wrote (binary, other columns, empty) is named, with the fix."""
+    path = tmp_path / "figure.png"
+    path.write_bytes(content)
+    with pytest.raises(CorInfoError, match="give a sweep folder or a copy of the results.csv") as error:
+        sweep_figure.load(path)
+    assert "\n" not in str(error.value) and str(path) in str(error.value)
