@@ -94,11 +94,7 @@ def load(run_dir):
     """
     if isinstance(run_dir, (list, tuple)):
         return _load_parts(run_dir)
-    path, folder = _table(run_dir)
-    if Path(run_dir).is_dir():
-        where, fix = f"results.csv in {folder}", _rerun(folder)
-    else:
-        where, fix = f"results table {path}", _NOT_A_TABLE
+    path, where, fix, first = _table(run_dir)
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
@@ -113,8 +109,7 @@ def load(run_dir):
     if columns.index("status") < columns.index("seed"):
         raise CorInfoError(f"{where} has its status column before seed: {fix}")
     if not raw:
-        raise CorInfoError(f"{where} lists no points: " + (f"run 'corinfo-sim sweep SPEC --out {folder}' first"
-                                                          if Path(run_dir).is_dir() else fix))
+        raise CorInfoError(f"{where} lists no points: {first}")
     rows = []
     for entry in raw:
         row = {c: (entry.get(c) or "").strip() for c in columns}
@@ -129,16 +124,16 @@ def load(run_dir):
 
 
 def _table(run_dir):
-    """The results table of ``run_dir`` (a sweep folder or a results file) and the folder to name in
-    messages."""
+    """The results table of ``run_dir`` (a sweep folder or a copy of its results.csv): its path, its
+    name in messages, how to write it again, and how to fill it when it lists no points."""
     if run_dir is not None and Path(run_dir).is_file():
-        return Path(run_dir), Path(run_dir).parent
+        return Path(run_dir), f"results table {run_dir}", _NOT_A_TABLE, _NOT_A_TABLE
     folder = run_folder(run_dir)
     path = folder / "results.csv"
     if not path.is_file():
         raise CorInfoError(f"sweep folder {folder} holds no results.csv: run 'corinfo-sim sweep SPEC --out "
                            f"{folder}' first")
-    return path, folder
+    return path, f"results.csv in {folder}", _rerun(folder), f"run 'corinfo-sim sweep SPEC --out {folder}' first"
 
 
 def _load_parts(folders):
