@@ -137,19 +137,19 @@ def _table(run_dir):
 
 
 def _load_parts(folders):
-    """The rows of several sweep folders that are parts of one sweep."""
+    """The rows of several sweep folders (or copies of their results.csv) that are parts of one sweep."""
     rows, seen, first = [], {}, None
     for folder in folders:
         part = load(folder)
         if first is None:
             first = (folder, parameters(part))
         elif parameters(part) != first[1]:
-            raise CorInfoError(f"sweep folders {first[0]} and {folder} vary other parameters "
+            raise CorInfoError(f"sweep parts {first[0]} and {folder} vary other parameters "
                                f"({', '.join(first[1])} against {', '.join(parameters(part))}): draw them one at a time")
         for row in part:
             key = tuple(row[name] for name in first[1]) + (row["seed"],)
             if key in seen:
-                raise CorInfoError(f"sweep folders {seen[key]} and {folder} both hold point {row['id']} with seed "
+                raise CorInfoError(f"sweep parts {seen[key]} and {folder} both hold point {row['id']} with seed "
                                    f"{row['seed']}: give each point and seed once")
             seen[key] = folder
         rows += part
