@@ -60,8 +60,27 @@ UPDATE_ORDERS = ("simultaneous", "layered")
 NUDGED_STARTS = ("continue", "rates")
 
 
+class ForgettingFactors:
+    """γ, λ_B and γ_B of a parameter set with attributes ``lam`` (λ) and ``lambda_batch`` (m)."""
+
+    @property
+    def gamma(self):
+        """γ = (1 − λ)/λ, the weight of the lateral term in the neural dynamics."""
+        return (1 - self.lam) / self.lam
+
+    @property
+    def lam_update(self):
+        """λ_B = λ^(1/m), the forgetting factor of each per-sample update of B."""
+        return lambda_update(self.lam, self.lambda_batch)
+
+    @property
+    def gamma_update(self):
+        """γ_B = (1 − λ_B)/λ_B, the anti-Hebbian step of each per-sample update of B."""
+        return (1 - self.lam_update) / self.lam_update
+
+
 @dataclass(frozen=True)
-class DenseParams:
+class DenseParams(ForgettingFactors):
     """Dimensionless parameters of the rate network (``docs/model.md``).
 
     Parameters
@@ -150,21 +169,6 @@ class DenseParams:
         object.__setattr__(self, "three_phase", bool(self.three_phase))
         object.__setattr__(self, "sparse_layers", sparse)
         object.__setattr__(self, "eta_s", eta_s)
-
-    @property
-    def gamma(self):
-        """γ = (1 − λ)/λ, the weight of the lateral term in the neural dynamics."""
-        return (1 - self.lam) / self.lam
-
-    @property
-    def lam_update(self):
-        """λ_B = λ^(1/m), the forgetting factor of one per-sample update of B."""
-        return lambda_update(self.lam, self.lambda_batch)
-
-    @property
-    def gamma_update(self):
-        """γ_B = (1 − λ_B)/λ_B, the anti-Hebbian step of one per-sample update of B."""
-        return (1 - self.lam_update) / self.lam_update
 
     def step_size(self, t):
         """η_t of step ``t`` of a scheduled phase: ``max(η / (1 + 0.01 t), 0.001)``."""

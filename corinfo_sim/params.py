@@ -11,13 +11,13 @@ import math
 import brian2
 
 from . import biophysics
-from .dense import lambda_update
+from .dense import ForgettingFactors
 from .errors import CorInfoError
 from .models import DEFAULT, VARIANTS, get_variant
 from .spec import depth_rates, fit_rates, format_quantity
 
 
-class Params:
+class Params(ForgettingFactors):
     """Resolved, validated parameters of one network of a model variant and its training.
 
     ``Params(model, **values)`` takes the variant's defaults for every value not given
@@ -107,21 +107,6 @@ class Params:
     def n_layers(self):
         """L, the number of weight layers."""
         return len(self.arch) - 1
-
-    @property
-    def gamma(self):
-        """γ = (1 − λ)/λ, the weight of the lateral term in the neural dynamics."""
-        return (1 - self.lam) / self.lam
-
-    @property
-    def lam_update(self):
-        """λ_B = λ^(1/m), the forgetting factor of each per-sample update of B (m = ``lambda_batch``)."""
-        return lambda_update(self.lam, self.lambda_batch)
-
-    @property
-    def gamma_update(self):
-        """γ_B = (1 − λ_B)/λ_B, the anti-Hebbian step of each per-sample update of B."""
-        return (1 - self.lam_update) / self.lam_update
 
     @property
     def timing(self):
